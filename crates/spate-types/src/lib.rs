@@ -1,0 +1,18 @@
+//! Spate's domain vocabulary: the names, identifiers and numbers that Kinesis defines, with
+//! their exact textual forms and arithmetic.
+//!
+//! This crate does no I/O and knows nothing of HTTP, codecs or storage. It is laid out by
+//! concept: [`hash`] (128-bit hash keys, ranges and routing), [`shard`] (shard ids),
+//! [`sequence`] (the 56-digit sequence-number layout), [`arn`] (stream ARNs) and
+//! [`limits`] (the service's fixed limits).
+
+pub mod arn;
+pub mod hash;
+pub mod limits;
+pub mod sequence;
+pub mod shard;
+
+pub use arn::StreamArn;
+pub use hash::{HashKeyRange, partition_key_hash, parse_hash_key};
+pub use sequence::SequenceNumber;
+pub use shard::{ShardId, shard_id};

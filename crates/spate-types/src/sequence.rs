@@ -1,0 +1,176 @@
+//! Sequence numbers in AWS's 56-digit layout (reference §5.1).
+//!
+//! The 186-bit number, from the top: the constant 2 (4 bits), the shard's creation time in
+//! epoch seconds (36), the low nibble of the shard index (4), the per-shard counter (64), a
+//! zero byte (8), the record's arrival time in epoch seconds (36), the shard index (32) and
+//! the format version 2 (4). Within one shard everything above the counter is constant, so
+//! numeric order is counter order.
+
+use std::fmt;
+
+/// The counter value AWS gives the `EndingSequenceNumber` of a closed shard.
+pub const CLOSED_SHARD_COUNTER: u64 = 0x7fff_ffff_ffff_ffff;
+
+/// The fields of a sequence number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SequenceNumber {
+    pub shard_created_secs: u64,
+    pub shard_index: u32,
+    pub counter: u64,
+    pub arrival_secs: u64,
+}
+
+const SECS_MASK: u64 = (1 << 36) - 1;
+
+/// A 256-bit unsigned integer as little-endian 64-bit limbs: just enough arithmetic for
+/// decimal conversion, which is all sequence numbers need.
+type Limbs = [u64; 4];
+
+impl SequenceNumber {
+    fn to_limbs(self) -> Limbs {
+        let idx = u128::from(self.shard_index);
+        let counter = u128::from(self.counter);
+        let lo: u128 = 2
+            | idx << 4
+            | u128::from(self.arrival_secs & SECS_MASK) << 36
+            | (counter & ((1 << 48) - 1)) << 80;
+        let hi: u128 = counter >> 48
+            | (idx & 0xF) << 16
+            | u128::from(self.shard_created_secs & SECS_MASK) << 20
+            | 2 << 56;
+        [lo as u64, (lo >> 64) as u64, hi as u64, (hi >> 64) as u64]
+    }
+
+    fn from_limbs(limbs: Limbs) -> Option<SequenceNumber> {
+        let lo = u128::from(limbs[0]) | u128::from(limbs[1]) << 64;
+        let hi = u128::from(limbs[2]) | u128::from(limbs[3]) << 64;
+        let version = lo & 0xF;
+        let lead = hi >> 56;
+        if version != 2 || lead != 2 {
+            return None;
+        }
+        let shard_index = ((lo >> 4) & 0xFFFF_FFFF) as u32;
+        if (hi >> 16) & 0xF != u128::from(shard_index & 0xF) || (lo >> 72) & 0xFF != 0 {
+            return None;
+        }
+        Some(SequenceNumber {
+            shard_created_secs: ((hi >> 20) as u64) & SECS_MASK,
+            shard_index,
+            counter: ((lo >> 80) as u64) | ((hi & 0xFFFF) as u64) << 48,
+            arrival_secs: ((lo >> 36) as u64) & SECS_MASK,
+        })
+    }
+
+    /// Parses a decimal sequence number; `None` if it is not one this layout produces.
+    pub fn parse(text: &str) -> Option<SequenceNumber> {
+        if text.is_empty() || text.len() > 129 || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let mut limbs: Limbs = [0; 4];
+        for digit in text.bytes() {
+            let mut carry = u128::from(digit - b'0');
+            for limb in limbs.iter_mut() {
+                let v = u128::from(*limb) * 10 + carry;
+                *limb = v as u64;
+                carry = v >> 64;
+            }
+            if carry != 0 {
+                return None;
+            }
+        }
+        SequenceNumber::from_limbs(limbs)
+    }
+}
+
+impl fmt::Display for SequenceNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const CHUNK: u128 = 10_000_000_000_000_000_000; // 10^19 fits in u64
+        let mut limbs = self.to_limbs();
+        let mut chunks = [0u64; 4]; // 2^256 < 10^78, so at most 4 chunks of 19 digits
+        let mut used = 0;
+        while limbs.iter().any(|&l| l != 0) {
+            let mut rem: u128 = 0;
+            for limb in limbs.iter_mut().rev() {
+                let v = rem << 64 | u128::from(*limb);
+                *limb = (v / CHUNK) as u64;
+                rem = v % CHUNK;
+            }
+            chunks[used] = rem as u64;
+            used += 1;
+        }
+        // The lead nibble is always 2, so the number is never zero.
+        write!(f, "{}", chunks[used.saturating_sub(1)])?;
+        for chunk in chunks[..used.saturating_sub(1)].iter().rev() {
+            write!(f, "{chunk:019}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn matches_reference_value() {
+        let seq = SequenceNumber {
+            shard_created_secs: 1_700_000_000,
+            shard_index: 0,
+            counter: 0,
+            arrival_secs: 1_700_000_000,
+        };
+        assert_eq!(seq.to_string(), "49646437577108476416916876405825929425585429676275269634");
+    }
+
+    #[test]
+    fn decodes_real_aws_numbers() {
+        let a = SequenceNumber::parse("49590338271490256608559692538361571095921575989136588898")
+            .expect("real number");
+        assert_eq!(a.shard_index, 6);
+        let b = SequenceNumber::parse("49647060812288014558888668248263847763900017820167045122")
+            .expect("real number");
+        assert_eq!(b.arrival_secs, 1_701_760_152);
+    }
+
+    #[test]
+    fn rejects_foreign_numbers() {
+        assert_eq!(SequenceNumber::parse("0"), None);
+        assert_eq!(SequenceNumber::parse("12345"), None);
+        assert_eq!(SequenceNumber::parse(&"9".repeat(129)), None);
+        assert_eq!(SequenceNumber::parse("abc"), None);
+    }
+
+    fn any_seq() -> impl Strategy<Value = SequenceNumber> {
+        (0u64..1 << 36, any::<u32>(), 0u64..=CLOSED_SHARD_COUNTER, 0u64..1 << 36).prop_map(
+            |(shard_created_secs, shard_index, counter, arrival_secs)| SequenceNumber {
+                shard_created_secs,
+                shard_index,
+                counter,
+                arrival_secs,
+            },
+        )
+    }
+
+    fn as_big(text: &str) -> (usize, &str) {
+        (text.len(), text)
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips(seq in any_seq()) {
+            prop_assert_eq!(SequenceNumber::parse(&seq.to_string()), Some(seq));
+        }
+
+        #[test]
+        fn order_within_a_shard_is_counter_order(
+            base in any_seq(), c1 in 0u64..=CLOSED_SHARD_COUNTER, c2 in 0u64..=CLOSED_SHARD_COUNTER,
+            a1 in 0u64..1 << 36, a2 in 0u64..1 << 36,
+        ) {
+            let one = SequenceNumber { counter: c1, arrival_secs: a1, ..base }.to_string();
+            let two = SequenceNumber { counter: c2, arrival_secs: a2, ..base }.to_string();
+            // Equal-length decimal strings compare like the numbers they spell.
+            prop_assert_eq!(c1.cmp(&c2).then(a1.cmp(&a2)), as_big(&one).cmp(&as_big(&two)));
+        }
+    }
+}
