@@ -74,16 +74,27 @@ mod tests {
 
     #[test]
     fn consumer_arn_names_its_stream() {
-        let arn = StreamArn::parse("arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/c:1700000000")
-            .expect("parses");
+        let arn = StreamArn::parse(
+            "arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/c:1700000000",
+        )
+        .expect("parses");
         assert_eq!(arn.stream_name, "s");
     }
 
     #[test]
     fn rejects_malformed() {
-        assert_eq!(StreamArn::parse("arn:aws:kinesis:us-east-1:12:stream/s"), None);
-        assert_eq!(StreamArn::parse("arn:aws:sqs:us-east-1:000000000000:stream/s"), None);
-        assert_eq!(StreamArn::parse("arn:aws:kinesis:us-east-1:000000000000:queue/s"), None);
+        assert_eq!(
+            StreamArn::parse("arn:aws:kinesis:us-east-1:12:stream/s"),
+            None
+        );
+        assert_eq!(
+            StreamArn::parse("arn:aws:sqs:us-east-1:000000000000:stream/s"),
+            None
+        );
+        assert_eq!(
+            StreamArn::parse("arn:aws:kinesis:us-east-1:000000000000:queue/s"),
+            None
+        );
         assert_eq!(StreamArn::parse("nonsense"), None);
     }
 }

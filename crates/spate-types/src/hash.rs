@@ -12,7 +12,10 @@ pub struct HashKeyRange {
 
 impl HashKeyRange {
     /// The whole key space, [0, 2^128 − 1].
-    pub const ALL: HashKeyRange = HashKeyRange { start: 0, end: u128::MAX };
+    pub const ALL: HashKeyRange = HashKeyRange {
+        start: 0,
+        end: u128::MAX,
+    };
 
     pub fn contains(&self, key: u128) -> bool {
         self.start <= key && key <= self.end
@@ -36,7 +39,11 @@ impl HashKeyRange {
         (0..count)
             .map(|i| {
                 let start = self.start + i * step;
-                let end = if i + 1 == count { self.end } else { start + step - 1 };
+                let end = if i + 1 == count {
+                    self.end
+                } else {
+                    start + step - 1
+                };
                 HashKeyRange { start, end }
             })
             .collect()
@@ -64,7 +71,10 @@ mod tests {
 
     #[test]
     fn reference_hash() {
-        assert_eq!(partition_key_hash("pk"), 38317986088707300215492326132921849533);
+        assert_eq!(
+            partition_key_hash("pk"),
+            38317986088707300215492326132921849533
+        );
     }
 
     #[test]
@@ -84,8 +94,14 @@ mod tests {
     #[test]
     fn hash_key_bounds() {
         assert_eq!(parse_hash_key("0"), Some(0));
-        assert_eq!(parse_hash_key("340282366920938463463374607431768211455"), Some(u128::MAX));
-        assert_eq!(parse_hash_key("340282366920938463463374607431768211456"), None);
+        assert_eq!(
+            parse_hash_key("340282366920938463463374607431768211455"),
+            Some(u128::MAX)
+        );
+        assert_eq!(
+            parse_hash_key("340282366920938463463374607431768211456"),
+            None
+        );
         assert_eq!(parse_hash_key("-1"), None);
         assert_eq!(parse_hash_key(""), None);
     }

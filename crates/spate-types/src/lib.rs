@@ -13,6 +13,6 @@ pub mod sequence;
 pub mod shard;
 
 pub use arn::StreamArn;
-pub use hash::{HashKeyRange, partition_key_hash, parse_hash_key};
+pub use hash::{HashKeyRange, parse_hash_key, partition_key_hash};
 pub use sequence::SequenceNumber;
 pub use shard::{ShardId, shard_id};

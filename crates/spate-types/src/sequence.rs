@@ -120,7 +120,10 @@ mod tests {
             counter: 0,
             arrival_secs: 1_700_000_000,
         };
-        assert_eq!(seq.to_string(), "49646437577108476416916876405825929425585429676275269634");
+        assert_eq!(
+            seq.to_string(),
+            "49646437577108476416916876405825929425585429676275269634"
+        );
     }
 
     #[test]
@@ -142,14 +145,20 @@ mod tests {
     }
 
     fn any_seq() -> impl Strategy<Value = SequenceNumber> {
-        (0u64..1 << 36, any::<u32>(), 0u64..=CLOSED_SHARD_COUNTER, 0u64..1 << 36).prop_map(
-            |(shard_created_secs, shard_index, counter, arrival_secs)| SequenceNumber {
-                shard_created_secs,
-                shard_index,
-                counter,
-                arrival_secs,
-            },
+        (
+            0u64..1 << 36,
+            any::<u32>(),
+            0u64..=CLOSED_SHARD_COUNTER,
+            0u64..1 << 36,
         )
+            .prop_map(|(shard_created_secs, shard_index, counter, arrival_secs)| {
+                SequenceNumber {
+                    shard_created_secs,
+                    shard_index,
+                    counter,
+                    arrival_secs,
+                }
+            })
     }
 
     fn as_big(text: &str) -> (usize, &str) {
