@@ -1,0 +1,110 @@
+//! Appending: counters and arrival times are assigned under the queue lock, in call order,
+//! and the caller waits for the writer's group commit.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use crate::error::LogError;
+use crate::journal::frame::record_frame_len;
+use crate::log::Log;
+use crate::state::{Job, PendingRecord, Shared};
+use crate::sync::lock;
+use crate::types::{Appended, NewRecord};
+
+type Reply = oneshot::Receiver<Result<Vec<Appended>, LogError>>;
+
+impl Log {
+    /// Appends records (to any mix of shards) and resolves once they are committed under the
+    /// configured durability: one result per record, in order. Records queued by one call
+    /// get consecutive positions in each shard, in call order. When too many bytes are
+    /// pending, the future waits for room before the records are queued.
+    pub fn append(
+        &self,
+        records: Vec<NewRecord>,
+    ) -> impl Future<Output = Result<Vec<Appended>, LogError>> + Send + 'static {
+        let shared = self.shared().clone();
+        // Queue right away when there is room, so counter order follows call order even if
+        // the caller polls its futures in some other order.
+        let first_try = try_enqueue(&shared, records);
+        async move {
+            let reply = match first_try? {
+                Ok(reply) => reply,
+                Err(mut records) => loop {
+                    let notified = shared.space.notified();
+                    let mut notified = std::pin::pin!(notified);
+                    // Registered before checking, so a release in between is not missed.
+                    notified.as_mut().enable();
+                    match try_enqueue(&shared, records)? {
+                        Ok(reply) => break reply,
+                        Err(back) => records = back,
+                    }
+                    notified.await;
+                },
+            };
+            reply.await.unwrap_or(Err(LogError::ShuttingDown))
+        }
+    }
+}
+
+/// Queues the records if there is room; gives them back if not.
+fn try_enqueue(
+    shared: &Arc<Shared>,
+    records: Vec<NewRecord>,
+) -> Result<Result<Reply, Vec<NewRecord>>, LogError> {
+    let (tx, rx) = oneshot::channel();
+    if records.is_empty() {
+        let _ = tx.send(Ok(Vec::new()));
+        return Ok(Ok(rx));
+    }
+    let mut bytes = 0;
+    for r in &records {
+        bytes += record_frame_len(&r.partition_key, &r.data).map_err(LogError::RecordTooLarge)?;
+    }
+    let mut q = lock(&shared.queue);
+    if q.poisoned {
+        return Err(LogError::Poisoned);
+    }
+    if q.closing {
+        return Err(LogError::ShuttingDown);
+    }
+    if let Some(r) = records.iter().find(|r| !q.shards.contains_key(&r.shard)) {
+        return Err(LogError::UnknownShard(r.shard));
+    }
+    // An empty queue takes anything, so one oversized append cannot wait forever.
+    if q.pending_bytes > 0 && q.pending_bytes + bytes > shared.config.max_pending_bytes {
+        return Ok(Err(records));
+    }
+    let now = shared.clock.now_ms();
+    let mut pending = Vec::with_capacity(records.len());
+    for r in records {
+        let Some(assign) = q.shards.get_mut(&r.shard) else {
+            return Err(LogError::UnknownShard(r.shard));
+        };
+        let counter = assign.next_counter;
+        assign.next_counter += 1;
+        // Arrival times never go back within a shard, even if the wall clock does, so time
+        // lookups can binary-search.
+        let arrival_ms = assign.last_arrival.map_or(now, |last| last.max(now));
+        assign.last_arrival = Some(arrival_ms);
+        pending.push(PendingRecord {
+            shard: r.shard,
+            counter,
+            arrival_ms,
+            partition_key: r.partition_key,
+            data: r.data,
+        });
+    }
+    q.pending_bytes += bytes;
+    let done = Box::new(move |r| {
+        let _ = tx.send(r);
+    });
+    q.jobs.push(Job::Append {
+        records: pending,
+        bytes,
+        done,
+    });
+    shared.wake_writer.notify_one();
+    Ok(Ok(rx))
+}

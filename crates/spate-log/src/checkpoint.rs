@@ -1,0 +1,246 @@
+//! The checkpoint: a small file, replaced atomically, naming the journal position up to
+//! which every index entry is durable, plus each shard's committed next counter and index
+//! chunks and the dropped streams. Recovery starts from it and replays only the journal
+//! after that position. The byte layout is in `docs/on-disk-format.md`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::disk::Disk;
+use crate::error::LogError;
+use crate::index::Chunk;
+use crate::journal::Position;
+use crate::journal::frame::u64_at;
+use crate::journal::writer::Writer;
+use crate::sync::{lock, read};
+use crate::types::ShardKey;
+
+pub(crate) const CHECKPOINT_FILE: &str = "checkpoint";
+pub(crate) const CHECKPOINT_TMP: &str = "checkpoint.tmp";
+const MAGIC: &[u8; 8] = b"SPATECKP";
+const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ShardCheckpoint {
+    pub shard: ShardKey,
+    pub next_counter: u64,
+    pub last_arrival: Option<i64>,
+    pub chunks: Vec<Chunk>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Checkpoint {
+    pub position: Position,
+    pub shards: Vec<ShardCheckpoint>,
+    pub dropped: BTreeSet<u64>,
+}
+
+impl Checkpoint {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&VERSION.to_le_bytes());
+        b.extend_from_slice(&self.position.segment.to_le_bytes());
+        b.extend_from_slice(&self.position.offset.to_le_bytes());
+        b.extend_from_slice(&(self.shards.len() as u64).to_le_bytes());
+        for s in &self.shards {
+            b.extend_from_slice(&s.shard.stream.to_le_bytes());
+            b.extend_from_slice(&u64::from(s.shard.shard).to_le_bytes());
+            b.extend_from_slice(&s.next_counter.to_le_bytes());
+            b.extend_from_slice(&u64::from(s.last_arrival.is_some()).to_le_bytes());
+            b.extend_from_slice(&s.last_arrival.unwrap_or(0).to_le_bytes());
+            b.extend_from_slice(&(s.chunks.len() as u64).to_le_bytes());
+            for c in &s.chunks {
+                for v in [
+                    c.segment,
+                    c.first_counter,
+                    c.first_arrival as u64,
+                    c.last_counter,
+                ]
+                .into_iter()
+                .chain([c.last_arrival as u64, c.count])
+                {
+                    b.extend_from_slice(&v.to_le_bytes());
+                }
+            }
+        }
+        b.extend_from_slice(&(self.dropped.len() as u64).to_le_bytes());
+        for d in &self.dropped {
+            b.extend_from_slice(&d.to_le_bytes());
+        }
+        let crc = crc32c::crc32c(&b);
+        b.extend_from_slice(&crc.to_le_bytes());
+        b
+    }
+
+    pub(crate) fn decode(b: &[u8]) -> Result<Checkpoint, LogError> {
+        let corrupt = |why: &str| LogError::Corrupt(format!("checkpoint: {why}"));
+        if b.len() < 16 || &b[..8] != MAGIC {
+            return Err(corrupt("bad magic"));
+        }
+        let (body, crc) = b.split_at(b.len() - 4);
+        if crc32c::crc32c(body).to_le_bytes() != crc {
+            return Err(corrupt("checksum mismatch"));
+        }
+        let version = u32::from_le_bytes([body[8], body[9], body[10], body[11]]);
+        if version != VERSION {
+            return Err(corrupt(&format!("unsupported version {version}")));
+        }
+        let mut at = 12;
+        let mut next = || -> Result<u64, LogError> {
+            if at + 8 > body.len() {
+                return Err(corrupt("truncated"));
+            }
+            at += 8;
+            Ok(u64_at(body, at - 8))
+        };
+        let position = Position {
+            segment: next()?,
+            offset: next()?,
+        };
+        let shard_count = next()?;
+        let mut shards = Vec::new();
+        for _ in 0..shard_count {
+            let stream = next()?;
+            let shard = u32::try_from(next()?).map_err(|_| corrupt("shard index"))?;
+            let next_counter = next()?;
+            let has_arrival = next()? != 0;
+            let arrival = next()? as i64;
+            let chunk_count = next()?;
+            let mut chunks = Vec::new();
+            for _ in 0..chunk_count {
+                chunks.push(Chunk {
+                    segment: next()?,
+                    first_counter: next()?,
+                    first_arrival: next()? as i64,
+                    last_counter: next()?,
+                    last_arrival: next()? as i64,
+                    count: next()?,
+                });
+            }
+            shards.push(ShardCheckpoint {
+                shard: ShardKey { stream, shard },
+                next_counter,
+                last_arrival: has_arrival.then_some(arrival),
+                chunks,
+            });
+        }
+        let dropped_count = next()?;
+        let mut dropped = BTreeSet::new();
+        for _ in 0..dropped_count {
+            dropped.insert(next()?);
+        }
+        Ok(Checkpoint {
+            position,
+            shards,
+            dropped,
+        })
+    }
+}
+
+/// Reads the checkpoint, if one was ever written.
+pub(crate) fn load(disk: &dyn Disk) -> Result<Option<Checkpoint>, LogError> {
+    let file = match disk.open(Path::new(CHECKPOINT_FILE), false) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let mut buf = vec![0; file.size()? as usize];
+    crate::disk::read_exact_at(file.as_ref(), 0, &mut buf)?;
+    Checkpoint::decode(&buf).map(Some)
+}
+
+/// Replaces the checkpoint atomically: a reader after any crash sees the old or the new one.
+pub(crate) fn store(disk: &dyn Disk, checkpoint: &Checkpoint) -> Result<(), LogError> {
+    let tmp = Path::new(CHECKPOINT_TMP);
+    let file = disk.open(tmp, true)?;
+    file.truncate(0)?;
+    file.append(&checkpoint.encode())?;
+    file.sync_data()?;
+    disk.rename(tmp, Path::new(CHECKPOINT_FILE))?;
+    disk.sync_dir(Path::new(""))?;
+    Ok(())
+}
+
+impl Writer {
+    /// Makes every index entry so far durable and records that in a new checkpoint.
+    pub(crate) fn checkpoint(&mut self) -> Result<(), LogError> {
+        if self.is_poisoned() {
+            return Err(LogError::Poisoned);
+        }
+        let result = self.try_checkpoint();
+        if let Err(error) = &result {
+            tracing::error!(%error, "checkpoint failed; poisoning the log");
+            self.shared.poison();
+        }
+        result
+    }
+
+    fn try_checkpoint(&mut self) -> Result<(), LogError> {
+        // The journal first: the checkpoint must never point past durable journal bytes.
+        self.sync_journal()?;
+        self.index.sync()?;
+        let mut shards: Vec<ShardCheckpoint> = read(&self.shared.shards)
+            .iter()
+            .map(|(key, view)| {
+                let st = lock(&view.state);
+                ShardCheckpoint {
+                    shard: *key,
+                    next_counter: st.committed_next,
+                    last_arrival: st.last_arrival,
+                    chunks: st.chunks.clone(),
+                }
+            })
+            .collect();
+        shards.sort_by_key(|s| s.shard);
+        let checkpoint = Checkpoint {
+            position: Position {
+                segment: self.active.id,
+                offset: self.active.len,
+            },
+            shards,
+            dropped: self.dropped.clone(),
+        };
+        store(self.shared.disk.as_ref(), &checkpoint)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_detects_damage() {
+        let cp = Checkpoint {
+            position: Position {
+                segment: 3,
+                offset: 4096,
+            },
+            shards: vec![ShardCheckpoint {
+                shard: ShardKey {
+                    stream: 9,
+                    shard: 2,
+                },
+                next_counter: 77,
+                last_arrival: Some(-3),
+                chunks: vec![Chunk {
+                    segment: 2,
+                    first_counter: 5,
+                    first_arrival: 1,
+                    last_counter: 76,
+                    last_arrival: 8,
+                    count: 70,
+                }],
+            }],
+            dropped: [4, 5].into_iter().collect(),
+        };
+        let bytes = cp.encode();
+        assert_eq!(Checkpoint::decode(&bytes).unwrap(), cp);
+        for at in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[at] ^= 1;
+            assert!(Checkpoint::decode(&bad).is_err(), "flip at {at}");
+        }
+        assert!(Checkpoint::decode(&bytes[..bytes.len() - 1]).is_err());
+    }
+}

@@ -1,0 +1,259 @@
+//! Per-shard indexes: for each shard and journal segment, a file of fixed 32-byte entries
+//! `counter u64 | arrival_ms i64 | segment u64 | offset u64` (little-endian) in counter
+//! order. Memory holds only one [`Chunk`] summary per (shard, segment); lookups binary-search
+//! the chunks, then the file with positioned reads. Index files are synced only at
+//! checkpoints; the journal is the source of truth and rebuilds whatever a crash lost.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::disk::{Disk, DiskFile, read_exact_at};
+use crate::journal::frame::u64_at;
+use crate::types::ShardKey;
+
+pub(crate) const INDEX_DIR: &str = "index";
+pub(crate) const ENTRY_BYTES: u64 = 32;
+
+/// Where one record lives in the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IndexEntry {
+    pub counter: u64,
+    pub arrival_ms: i64,
+    pub segment: u64,
+    pub offset: u64,
+}
+
+impl IndexEntry {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.counter.to_le_bytes());
+        out.extend_from_slice(&self.arrival_ms.to_le_bytes());
+        out.extend_from_slice(&self.segment.to_le_bytes());
+        out.extend_from_slice(&self.offset.to_le_bytes());
+    }
+
+    fn decode(b: &[u8]) -> IndexEntry {
+        IndexEntry {
+            counter: u64_at(b, 0),
+            arrival_ms: u64_at(b, 8) as i64,
+            segment: u64_at(b, 16),
+            offset: u64_at(b, 24),
+        }
+    }
+}
+
+/// Summary of one index file: a shard's records within one journal segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Chunk {
+    pub segment: u64,
+    pub first_counter: u64,
+    pub first_arrival: i64,
+    pub last_counter: u64,
+    pub last_arrival: i64,
+    pub count: u64,
+}
+
+impl Chunk {
+    pub(crate) fn starting(e: &IndexEntry) -> Chunk {
+        Chunk {
+            segment: e.segment,
+            first_counter: e.counter,
+            first_arrival: e.arrival_ms,
+            last_counter: e.counter,
+            last_arrival: e.arrival_ms,
+            count: 0,
+        }
+    }
+
+    pub(crate) fn extend(&mut self, e: &IndexEntry) {
+        self.last_counter = e.counter;
+        self.last_arrival = e.arrival_ms;
+        self.count += 1;
+    }
+}
+
+pub(crate) fn stream_dir(stream: u64) -> PathBuf {
+    Path::new(INDEX_DIR).join(format!("{stream:020}"))
+}
+
+pub(crate) fn shard_dir(shard: ShardKey) -> PathBuf {
+    stream_dir(shard.stream).join(format!("{:010}", shard.shard))
+}
+
+pub(crate) fn index_path(shard: ShardKey, segment: u64) -> PathBuf {
+    shard_dir(shard).join(format!("{segment:020}.idx"))
+}
+
+/// Reads entries `[from, from + n)` of an index file.
+pub(crate) fn read_entries(file: &dyn DiskFile, from: u64, n: u64) -> io::Result<Vec<IndexEntry>> {
+    let mut buf = vec![0; (n * ENTRY_BYTES) as usize];
+    read_exact_at(file, from * ENTRY_BYTES, &mut buf)?;
+    Ok(buf
+        .chunks_exact(ENTRY_BYTES as usize)
+        .map(IndexEntry::decode)
+        .collect())
+}
+
+/// The number of leading entries among the first `count` for which `before` holds (entries
+/// are sorted, so `before` must be monotone: true then false).
+pub(crate) fn partition_point(
+    file: &dyn DiskFile,
+    count: u64,
+    before: impl Fn(&IndexEntry) -> bool,
+) -> io::Result<u64> {
+    let (mut lo, mut hi) = (0, count);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let entry = read_entries(file, mid, 1)?;
+        if entry.first().is_some_and(&before) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(lo)
+}
+
+/// The writer's side: open index files for the active segment and what a checkpoint must
+/// sync. Owned by the writer thread (and by recovery before it starts).
+pub(crate) struct IndexFiles {
+    disk: Arc<dyn Disk>,
+    /// Per shard, the file for the segment being written; older ones are never appended to.
+    open: HashMap<ShardKey, (u64, Arc<dyn DiskFile>)>,
+    /// Files written since the last checkpoint.
+    dirty_files: HashMap<(ShardKey, u64), Arc<dyn DiskFile>>,
+    /// Directories whose entries changed since the last checkpoint.
+    pub dirty_dirs: BTreeSet<PathBuf>,
+}
+
+impl IndexFiles {
+    pub(crate) fn new(disk: Arc<dyn Disk>) -> IndexFiles {
+        IndexFiles {
+            disk,
+            open: HashMap::new(),
+            dirty_files: HashMap::new(),
+            dirty_dirs: BTreeSet::new(),
+        }
+    }
+
+    /// Appends entries (all of one segment) to the shard's index file for that segment;
+    /// `new_chunk` says no entries of it are known, so any stale file left by a crash is
+    /// emptied first. Returns the file, which readers may share.
+    pub(crate) fn append(
+        &mut self,
+        shard: ShardKey,
+        segment: u64,
+        new_chunk: bool,
+        entries: &[IndexEntry],
+    ) -> io::Result<Arc<dyn DiskFile>> {
+        let file = match self.open.get(&shard) {
+            Some((seg, file)) if *seg == segment && !new_chunk => file.clone(),
+            _ => {
+                let dir = shard_dir(shard);
+                self.disk.create_dir_all(&dir)?;
+                let file = self.disk.open(&index_path(shard, segment), true)?;
+                if new_chunk {
+                    file.truncate(0)?;
+                    self.dirty_dirs.insert(Path::new(INDEX_DIR).to_path_buf());
+                    self.dirty_dirs.insert(stream_dir(shard.stream));
+                    self.dirty_dirs.insert(dir);
+                }
+                self.open.insert(shard, (segment, file.clone()));
+                file
+            }
+        };
+        let mut buf = Vec::with_capacity(entries.len() * ENTRY_BYTES as usize);
+        for e in entries {
+            e.encode(&mut buf);
+        }
+        file.append(&buf)?;
+        self.dirty_files.insert((shard, segment), file.clone());
+        Ok(file)
+    }
+
+    /// Forgets a dropped stream's files (their contents no longer matter).
+    pub(crate) fn forget_stream(&mut self, stream: u64) {
+        self.open.retain(|k, _| k.stream != stream);
+        self.dirty_files.retain(|(k, _), _| k.stream != stream);
+    }
+
+    /// Syncs every index file and directory changed since the last call.
+    pub(crate) fn sync(&mut self) -> io::Result<()> {
+        for file in self.dirty_files.values() {
+            file.sync_data()?;
+        }
+        self.dirty_files.clear();
+        // Deepest first, so a parent's entry is synced after its children exist durably.
+        for dir in self.dirty_dirs.iter().rev() {
+            match self.disk.sync_dir(dir) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                other => other?,
+            }
+        }
+        self.dirty_dirs.clear();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::disk::MemoryDisk;
+
+    #[test]
+    fn binary_search_finds_counters_and_times() {
+        let disk: Arc<dyn Disk> = Arc::new(MemoryDisk::new());
+        let mut files = IndexFiles::new(disk.clone());
+        let key = ShardKey {
+            stream: 1,
+            shard: 0,
+        };
+        // Counters with gaps, arrival times with repeats.
+        let entries: Vec<IndexEntry> = (0..100u64)
+            .map(|i| IndexEntry {
+                counter: i * 3 + 10,
+                arrival_ms: (i / 4) as i64,
+                segment: 5,
+                offset: i,
+            })
+            .collect();
+        let file = files.append(key, 5, true, &entries).unwrap();
+        assert_eq!(file.size().unwrap(), 100 * ENTRY_BYTES);
+        for target in 0..320u64 {
+            let got = partition_point(file.as_ref(), 100, |e| e.counter < target).unwrap();
+            let want = entries.iter().filter(|e| e.counter < target).count() as u64;
+            assert_eq!(got, want, "counter {target}");
+        }
+        for at in -1..30i64 {
+            let got = partition_point(file.as_ref(), 100, |e| e.arrival_ms < at).unwrap();
+            let want = entries.iter().filter(|e| e.arrival_ms < at).count() as u64;
+            assert_eq!(got, want, "arrival {at}");
+        }
+        assert_eq!(
+            read_entries(file.as_ref(), 42, 2).unwrap(),
+            entries[42..44].to_vec()
+        );
+    }
+
+    #[test]
+    fn a_new_chunk_empties_a_stale_file() {
+        let disk: Arc<dyn Disk> = Arc::new(MemoryDisk::new());
+        let key = ShardKey {
+            stream: 1,
+            shard: 0,
+        };
+        let stale = disk.open(&index_path(key, 2), true).unwrap();
+        stale.append(&[0xAB; 40]).unwrap();
+        let mut files = IndexFiles::new(disk.clone());
+        let e = IndexEntry {
+            counter: 1,
+            arrival_ms: 1,
+            segment: 2,
+            offset: 24,
+        };
+        let file = files.append(key, 2, true, &[e]).unwrap();
+        assert_eq!(read_entries(file.as_ref(), 0, 1).unwrap(), vec![e]);
+        assert_eq!(file.size().unwrap(), ENTRY_BYTES);
+    }
+}

@@ -1,0 +1,358 @@
+//! The group-commit writer: one thread takes everything queued, writes it to the journal in
+//! one append, syncs once (per the durability mode), indexes it, publishes it to readers and
+//! acknowledges it. It is the only code that changes files, so checkpoints and retention
+//! run on it too, between groups.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::disk::DiskFile;
+use crate::error::LogError;
+use crate::index::{Chunk, IndexEntry, IndexFiles};
+use crate::journal::{SEGMENT_HEADER, create_segment, frame};
+use crate::state::{Job, PendingRecord, ShardView, Shared};
+use crate::sync::{lock, read, write};
+use crate::types::{Appended, Durability, ShardKey};
+
+/// The segment being appended to.
+pub(crate) struct Active {
+    pub id: u64,
+    pub file: Arc<dyn DiskFile>,
+    pub len: u64,
+}
+
+pub(crate) struct Writer {
+    pub shared: Arc<Shared>,
+    pub active: Active,
+    /// Per segment, the newest arrival time of each stream in it: all retention needs to
+    /// decide that a whole segment has expired.
+    pub segment_streams: BTreeMap<u64, HashMap<u64, i64>>,
+    pub index: IndexFiles,
+    /// Streams dropped; their records left in old segments are skipped on replay.
+    pub dropped: BTreeSet<u64>,
+    /// Whether the journal holds bytes written since the last sync.
+    pub unsynced: bool,
+    pub last_sync: Instant,
+}
+
+/// Runs the writer until shutdown.
+pub(crate) fn run(mut w: Writer) {
+    loop {
+        let jobs = {
+            let mut q = lock(&w.shared.queue);
+            loop {
+                if !q.jobs.is_empty() {
+                    break std::mem::take(&mut q.jobs);
+                }
+                match w.interval_sync_due(q.poisoned) {
+                    None => {
+                        q = w
+                            .shared
+                            .wake_writer
+                            .wait(q)
+                            .unwrap_or_else(|e| e.into_inner());
+                    }
+                    Some(wait) if !wait.is_zero() => {
+                        q = w
+                            .shared
+                            .wake_writer
+                            .wait_timeout(q, wait)
+                            .map_or_else(|e| e.into_inner().0, |r| r.0);
+                    }
+                    Some(_) => {
+                        drop(q);
+                        if let Err(e) = w.sync_journal() {
+                            tracing::error!(error = %e, "journal sync failed; poisoning the log");
+                            w.shared.poison();
+                        }
+                        q = lock(&w.shared.queue);
+                    }
+                }
+            }
+        };
+        if !w.process(jobs) {
+            return;
+        }
+    }
+}
+
+impl Writer {
+    /// In `Interval` mode with unsynced bytes, how long until they must be synced.
+    /// Takes `poisoned` from the caller, who holds the queue lock.
+    fn interval_sync_due(&self, poisoned: bool) -> Option<Duration> {
+        match self.shared.config.durability {
+            Durability::Interval(every) if self.unsynced && !poisoned => {
+                Some(every.saturating_sub(self.last_sync.elapsed()))
+            }
+            _ => None,
+        }
+    }
+
+    pub(crate) fn is_poisoned(&self) -> bool {
+        lock(&self.shared.queue).poisoned
+    }
+
+    pub(crate) fn sync_journal(&mut self) -> Result<(), LogError> {
+        if self.unsynced {
+            self.active.file.sync_data()?;
+            self.unsynced = false;
+            self.last_sync = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Runs a batch of jobs in order; false once shut down.
+    fn process(&mut self, jobs: Vec<Job>) -> bool {
+        let mut group = Vec::new();
+        let mut jobs = jobs.into_iter();
+        while let Some(job) = jobs.next() {
+            match job {
+                Job::Append { .. } | Job::Register { .. } | Job::DropStream { .. } => {
+                    group.push(job)
+                }
+                Job::Checkpoint { done } => {
+                    self.commit(std::mem::take(&mut group));
+                    done(self.checkpoint());
+                }
+                Job::Retention { now_ms, done } => {
+                    self.commit(std::mem::take(&mut group));
+                    done(self.enforce_retention(now_ms));
+                }
+                Job::Shutdown { done } => {
+                    self.commit(std::mem::take(&mut group));
+                    for late in jobs {
+                        late.fail(LogError::ShuttingDown);
+                    }
+                    done(self.checkpoint());
+                    return false;
+                }
+            }
+        }
+        self.commit(group);
+        true
+    }
+
+    /// Writes, syncs, indexes and acknowledges one group.
+    fn commit(&mut self, group: Vec<Job>) {
+        if group.is_empty() {
+            return;
+        }
+        let bytes: usize = group
+            .iter()
+            .map(|j| {
+                if let Job::Append { bytes, .. } = j {
+                    *bytes
+                } else {
+                    0
+                }
+            })
+            .sum();
+        let outcome = if self.is_poisoned() {
+            Err(LogError::Poisoned)
+        } else {
+            self.write_group(&group)
+        };
+        if let Err(error) = outcome {
+            if !matches!(error, LogError::Poisoned) {
+                tracing::error!(%error, "journal write failed; poisoning the log");
+                self.shared.poison();
+            }
+            for job in group {
+                job.fail(error.duplicate());
+            }
+            self.shared.release(bytes);
+            return;
+        }
+        self.shared.release(bytes);
+        for job in group {
+            match job {
+                Job::Append { records, done, .. } => done(Ok(records
+                    .iter()
+                    .map(|r| Appended {
+                        counter: r.counter,
+                        arrival_ms: r.arrival_ms,
+                    })
+                    .collect())),
+                Job::Register { done, .. } => done(Ok(())),
+                Job::DropStream { stream, done } => done(self.finish_drop(stream)),
+                other => other.fail(LogError::Corrupt("control job in a write group".into())),
+            }
+        }
+    }
+
+    fn write_group(&mut self, group: &[Job]) -> Result<(), LogError> {
+        let mut buf = Vec::new();
+        let mut placed: Vec<(&PendingRecord, usize)> = Vec::new();
+        let mut must_sync = self.shared.config.durability == Durability::Fsync;
+        for job in group {
+            match job {
+                Job::Append { records, .. } => {
+                    for r in records {
+                        placed.push((r, buf.len()));
+                        frame::encode_record(
+                            &mut buf,
+                            r.shard,
+                            r.counter,
+                            r.arrival_ms,
+                            &r.partition_key,
+                            &r.data,
+                        );
+                    }
+                }
+                Job::Register {
+                    shard,
+                    start_counter,
+                    ..
+                } => {
+                    frame::encode_register(&mut buf, *shard, *start_counter);
+                    // Registration promises durability whatever the mode.
+                    must_sync = true;
+                }
+                Job::DropStream { stream, .. } => {
+                    frame::encode_drop_stream(&mut buf, *stream);
+                    must_sync = true;
+                }
+                _ => {}
+            }
+        }
+        let segment_bytes = self.shared.config.segment_bytes;
+        if self.active.len > SEGMENT_HEADER && self.active.len + buf.len() as u64 > segment_bytes {
+            self.roll()?;
+        }
+        let base = self.active.len;
+        self.active.file.append(&buf)?;
+        self.active.len += buf.len() as u64;
+        self.unsynced = true;
+        let interval_due = matches!(self.shared.config.durability,
+            Durability::Interval(every) if self.last_sync.elapsed() >= every);
+        if must_sync || interval_due {
+            self.sync_journal()?;
+        }
+        // Durable (as promised): now make it visible. Registrations first, so records in the
+        // same group find their shard.
+        for job in group {
+            if let Job::Register {
+                shard,
+                start_counter,
+                ..
+            } = job
+            {
+                self.apply_register(*shard, *start_counter);
+            }
+        }
+        let segment = self.active.id;
+        let mut per_shard: BTreeMap<ShardKey, Vec<IndexEntry>> = BTreeMap::new();
+        for (r, at) in placed {
+            let entry = IndexEntry {
+                counter: r.counter,
+                arrival_ms: r.arrival_ms,
+                segment,
+                offset: base + at as u64,
+            };
+            per_shard.entry(r.shard).or_default().push(entry);
+        }
+        self.publish(segment, per_shard)?;
+        for job in group {
+            if let Job::DropStream { stream, .. } = job {
+                self.apply_drop(*stream);
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the next segment, after making the current one whole on disk: recovery treats
+    /// a bad entry in any but the last segment as corruption, never as a torn tail.
+    fn roll(&mut self) -> Result<(), LogError> {
+        self.active.file.sync_data()?;
+        self.unsynced = false;
+        self.last_sync = Instant::now();
+        let id = self.active.id + 1;
+        let file = create_segment(self.shared.disk.as_ref(), id)?;
+        write(&self.shared.segments).insert(id, file.clone());
+        self.segment_streams.insert(id, HashMap::new());
+        self.active = Active {
+            id,
+            file,
+            len: SEGMENT_HEADER,
+        };
+        Ok(())
+    }
+
+    pub(crate) fn apply_register(&mut self, shard: ShardKey, start_counter: u64) {
+        let view = write(&self.shared.shards).entry(shard).or_default().clone();
+        let mut st = lock(&view.state);
+        st.committed_next = st.committed_next.max(start_counter);
+    }
+
+    /// Appends index entries and moves each shard's committed end past them.
+    pub(crate) fn publish(
+        &mut self,
+        segment: u64,
+        per_shard: BTreeMap<ShardKey, Vec<IndexEntry>>,
+    ) -> Result<(), LogError> {
+        for (shard, entries) in per_shard {
+            let Some(last) = entries.last().copied() else {
+                continue;
+            };
+            let streams = self.segment_streams.entry(segment).or_default();
+            let newest = streams.entry(shard.stream).or_insert(last.arrival_ms);
+            *newest = (*newest).max(last.arrival_ms);
+            let Some(view) = read(&self.shared.shards).get(&shard).cloned() else {
+                continue;
+            };
+            publish_to(&mut self.index, &view, shard, segment, &entries)?;
+        }
+        Ok(())
+    }
+
+    /// Forgets a dropped stream's shards; its files go once a checkpoint no longer names them.
+    pub(crate) fn apply_drop(&mut self, stream: u64) {
+        write(&self.shared.shards).retain(|k, _| k.stream != stream);
+        self.index.forget_stream(stream);
+        self.dropped.insert(stream);
+    }
+
+    fn finish_drop(&mut self, stream: u64) -> Result<(), LogError> {
+        self.checkpoint()?;
+        self.shared
+            .disk
+            .remove_dir_all(&crate::index::stream_dir(stream))?;
+        self.index.dirty_dirs.insert(crate::index::INDEX_DIR.into());
+        Ok(())
+    }
+}
+
+/// Appends one shard's entries to its index and publishes them.
+pub(crate) fn publish_to(
+    index: &mut IndexFiles,
+    view: &ShardView,
+    shard: ShardKey,
+    segment: u64,
+    entries: &[IndexEntry],
+) -> Result<(), LogError> {
+    let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
+        return Ok(());
+    };
+    let new_chunk = lock(&view.state)
+        .chunks
+        .last()
+        .is_none_or(|c| c.segment != segment);
+    let file = index.append(shard, segment, new_chunk, entries)?;
+    let mut st = lock(&view.state);
+    if new_chunk {
+        st.chunks.push(Chunk::starting(first));
+    }
+    if let Some(chunk) = st.chunks.last_mut() {
+        for e in entries {
+            chunk.extend(e);
+        }
+    }
+    st.committed_next = st.committed_next.max(last.counter + 1);
+    st.last_arrival = Some(
+        st.last_arrival
+            .map_or(last.arrival_ms, |a| a.max(last.arrival_ms)),
+    );
+    st.active_file = Some((segment, file));
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! `spate-log`: the node's durable, append-only record store.
+//!
+//! Every shard of every stream on a node appends to **one write-ahead journal**, so one
+//! `fdatasync` commits a whole group of appends however many shards and requests it holds
+//! (group commit on a dedicated writer thread). Behind the journal, each shard has small
+//! fixed-size **index files** (counter, arrival time → journal position), one per journal
+//! segment, synced only at **checkpoints**; recovery replays the journal after the last
+//! checkpoint, cuts a torn tail, and restores every shard's counter so it never goes back.
+//! **Retention** deletes whole journal segments once everything in them has expired.
+//!
+//! What it is not: it knows nothing of Kinesis JSON, HTTP, sequence-number formats or
+//! shard hash ranges. A shard is a [`ShardKey`] of two numbers, a record is a partition key
+//! and bytes, and the log assigns each record a per-shard `counter` and an `arrival_ms`.
+//! Stream retention and shard lists are the caller's metadata, re-told on every start.
+//!
+//! Layout:
+//! - [`Log`] (`log.rs`, `append.rs`, `read.rs`): the API.
+//! - `journal/`: entry framing, the group-commit writer, the reader, recovery.
+//! - `index.rs`: per-shard index files and their in-memory chunk summaries.
+//! - `checkpoint.rs`, `retention.rs`: the writer thread's periodic work.
+//! - [`disk`]: the storage trait with real, in-memory and crash-simulating implementations.
+//! - [`clock`]: the time source, injectable for tests.
+//!
+//! The bytes on disk are documented in `docs/on-disk-format.md`.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod append;
+mod checkpoint;
+pub mod clock;
+pub mod disk;
+mod error;
+mod index;
+mod journal;
+mod log;
+mod read;
+mod retention;
+mod state;
+mod sync;
+mod types;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::LogError;
+pub use log::Log;
+pub use types::{
+    Appended, Durability, LogConfig, NewRecord, ReadBatch, ShardKey, ShardState, StoredRecord,
+};

@@ -1,0 +1,161 @@
+//! Reading: binary-search a shard's chunk list, then its index file, then read each record
+//! from the journal. Only committed records are visible: a reader works from a snapshot of
+//! the shard's chunk list, which the writer extends only after a group is durable.
+
+use std::sync::Arc;
+
+use crate::disk::DiskFile;
+use crate::error::LogError;
+use crate::index::{self, index_path};
+use crate::journal::reader::read_record;
+use crate::log::Log;
+use crate::state::ShardIndexState;
+use crate::sync::{lock, read};
+use crate::types::{ReadBatch, ShardKey, ShardState};
+
+/// Index entries fetched per positioned read.
+const ENTRIES_PER_READ: u64 = 512;
+
+impl Log {
+    /// Up to `max_records` committed records of `shard` with counter >= `from_counter` and
+    /// arrival >= `not_before_ms`, stopping before `max_bytes` of keys and data would be
+    /// exceeded, but always returning at least one record if one is available.
+    pub fn read(
+        &self,
+        shard: ShardKey,
+        from_counter: u64,
+        not_before_ms: i64,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> Result<ReadBatch, LogError> {
+        let snap = self.snapshot(shard)?;
+        if max_records == 0 || from_counter >= snap.committed_next {
+            return Ok(ReadBatch {
+                records: Vec::new(),
+                next_counter: from_counter,
+            });
+        }
+        let mut records = Vec::new();
+        let mut bytes = 0;
+        let first = snap
+            .chunks
+            .partition_point(|c| c.last_counter < from_counter);
+        'chunks: for chunk in &snap.chunks[first..] {
+            if chunk.last_arrival < not_before_ms {
+                continue;
+            }
+            let Some(file) = self.index_file(&snap, shard, chunk.segment)? else {
+                continue;
+            };
+            let Some(journal) = read(&self.shared().segments).get(&chunk.segment).cloned() else {
+                continue;
+            };
+            let mut pos = 0;
+            if chunk.first_counter < from_counter {
+                pos = index::partition_point(file.as_ref(), chunk.count, |e| {
+                    e.counter < from_counter
+                })?;
+            }
+            if chunk.first_arrival < not_before_ms {
+                let fresh = index::partition_point(file.as_ref(), chunk.count, |e| {
+                    e.arrival_ms < not_before_ms
+                })?;
+                pos = pos.max(fresh);
+            }
+            while pos < chunk.count {
+                let n = (chunk.count - pos)
+                    .min(ENTRIES_PER_READ)
+                    .min((max_records - records.len()) as u64);
+                for e in index::read_entries(file.as_ref(), pos, n)? {
+                    let record = read_record(journal.as_ref(), e.offset, shard, e.counter)?;
+                    let size = record.partition_key.len() + record.data.len();
+                    if !records.is_empty() && bytes + size > max_bytes {
+                        break 'chunks;
+                    }
+                    bytes += size;
+                    records.push(record);
+                    if records.len() >= max_records || bytes >= max_bytes {
+                        break 'chunks;
+                    }
+                }
+                pos += n;
+            }
+        }
+        // Nothing returned although `from_counter` is below the committed end: everything
+        // from there on has expired, so the next read may as well start at the end.
+        let next_counter = records
+            .last()
+            .map_or(snap.committed_next, |r| r.counter + 1);
+        Ok(ReadBatch {
+            records,
+            next_counter,
+        })
+    }
+
+    /// The counter of the first committed record with arrival >= `at_ms`, or the committed
+    /// next counter if there is none.
+    pub fn seek_time(&self, shard: ShardKey, at_ms: i64) -> Result<u64, LogError> {
+        let snap = self.snapshot(shard)?;
+        self.seek_in(&snap, shard, at_ms)
+    }
+
+    /// The shard's committed extent, counting only records with arrival >= `not_before_ms`
+    /// as retained.
+    pub fn shard_state(&self, shard: ShardKey, not_before_ms: i64) -> Result<ShardState, LogError> {
+        let snap = self.snapshot(shard)?;
+        Ok(ShardState {
+            next_counter: snap.committed_next,
+            last_arrival_ms: snap.last_arrival,
+            first_counter: self.seek_in(&snap, shard, not_before_ms)?,
+        })
+    }
+
+    fn seek_in(
+        &self,
+        snap: &ShardIndexState,
+        shard: ShardKey,
+        at_ms: i64,
+    ) -> Result<u64, LogError> {
+        let first = snap.chunks.partition_point(|c| c.last_arrival < at_ms);
+        for chunk in &snap.chunks[first..] {
+            let Some(file) = self.index_file(snap, shard, chunk.segment)? else {
+                continue;
+            };
+            let pos = index::partition_point(file.as_ref(), chunk.count, |e| e.arrival_ms < at_ms)?;
+            if pos < chunk.count
+                && let Some(e) = index::read_entries(file.as_ref(), pos, 1)?.first()
+            {
+                return Ok(e.counter);
+            }
+        }
+        Ok(snap.committed_next)
+    }
+
+    fn snapshot(&self, shard: ShardKey) -> Result<ShardIndexState, LogError> {
+        let view = read(&self.shared().shards)
+            .get(&shard)
+            .cloned()
+            .ok_or(LogError::UnknownShard(shard))?;
+        let snap = lock(&view.state).clone();
+        Ok(snap)
+    }
+
+    /// The index file of one chunk; `None` if retention deleted it since the snapshot.
+    fn index_file(
+        &self,
+        snap: &ShardIndexState,
+        shard: ShardKey,
+        segment: u64,
+    ) -> Result<Option<Arc<dyn DiskFile>>, LogError> {
+        if let Some((active, file)) = &snap.active_file
+            && *active == segment
+        {
+            return Ok(Some(file.clone()));
+        }
+        match self.shared().disk.open(&index_path(shard, segment), false) {
+            Ok(file) => Ok(Some(file)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! What the API, the writer thread and the maintenance thread share.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::disk::{Disk, DiskFile};
+use crate::error::LogError;
+use crate::index::Chunk;
+use crate::sync::lock;
+use crate::types::{Appended, LogConfig, ShardKey};
+
+/// How the writer reports a job's outcome: a oneshot for async callers, a channel for
+/// blocking ones (a oneshot cannot be waited on from inside a runtime).
+pub(crate) type Done<T> = Box<dyn FnOnce(Result<T, LogError>) + Send>;
+
+/// A record with the counter and arrival time it was given when queued.
+pub(crate) struct PendingRecord {
+    pub shard: ShardKey,
+    pub counter: u64,
+    pub arrival_ms: i64,
+    pub partition_key: String,
+    pub data: Bytes,
+}
+
+/// Work for the writer thread, executed in queue order.
+pub(crate) enum Job {
+    Append {
+        records: Vec<PendingRecord>,
+        bytes: usize,
+        done: Done<Vec<Appended>>,
+    },
+    Register {
+        shard: ShardKey,
+        start_counter: u64,
+        done: Done<()>,
+    },
+    DropStream {
+        stream: u64,
+        done: Done<()>,
+    },
+    Checkpoint {
+        done: Done<()>,
+    },
+    Retention {
+        now_ms: i64,
+        done: Done<()>,
+    },
+    Shutdown {
+        done: Done<()>,
+    },
+}
+
+impl Job {
+    pub(crate) fn fail(self, error: LogError) {
+        match self {
+            Job::Append { done, .. } => done(Err(error)),
+            Job::Register { done, .. }
+            | Job::DropStream { done, .. }
+            | Job::Checkpoint { done }
+            | Job::Retention { done, .. }
+            | Job::Shutdown { done } => done(Err(error)),
+        }
+    }
+}
+
+/// Counter assignment for one shard. Kept under the queue lock so that the order counters
+/// are handed out is the order entries reach the journal.
+pub(crate) struct Assign {
+    pub next_counter: u64,
+    pub last_arrival: Option<i64>,
+}
+
+/// Everything behind the one queue mutex.
+pub(crate) struct Queue {
+    pub jobs: Vec<Job>,
+    /// Record bytes queued or being written; appends wait while this is over the bound.
+    pub pending_bytes: usize,
+    /// Set after a failed write or sync; never cleared.
+    pub poisoned: bool,
+    /// Set by shutdown; no new jobs are accepted.
+    pub closing: bool,
+    pub shards: HashMap<ShardKey, Assign>,
+}
+
+/// A shard's committed state as readers see it. Only the writer thread changes it.
+#[derive(Clone, Default)]
+pub(crate) struct ShardIndexState {
+    pub committed_next: u64,
+    pub last_arrival: Option<i64>,
+    /// One per journal segment holding this shard's records, oldest first.
+    pub chunks: Vec<Chunk>,
+    /// The index file being appended to, so tail reads need not open it.
+    pub active_file: Option<(u64, Arc<dyn DiskFile>)>,
+}
+
+#[derive(Default)]
+pub(crate) struct ShardView {
+    pub state: Mutex<ShardIndexState>,
+}
+
+pub(crate) struct Shared {
+    pub disk: Arc<dyn Disk>,
+    pub clock: Arc<dyn Clock>,
+    pub config: LogConfig,
+    pub queue: Mutex<Queue>,
+    /// Signalled when a job is queued or shutdown starts.
+    pub wake_writer: Condvar,
+    /// Signalled when pending bytes shrink or the log stops accepting work.
+    pub space: Notify,
+    /// Read-mostly: written only when a shard is registered or its stream dropped.
+    pub shards: RwLock<HashMap<ShardKey, Arc<ShardView>>>,
+    /// Open journal segments for readers; the writer adds, retention removes.
+    pub segments: RwLock<BTreeMap<u64, Arc<dyn DiskFile>>>,
+    pub retention: Mutex<HashMap<u64, Duration>>,
+}
+
+impl Shared {
+    /// Queues a job unless the log is poisoned or closing.
+    pub(crate) fn submit(&self, job: Job) {
+        let mut q = lock(&self.queue);
+        if q.poisoned {
+            drop(q);
+            return job.fail(LogError::Poisoned);
+        }
+        if q.closing {
+            drop(q);
+            return job.fail(LogError::ShuttingDown);
+        }
+        q.jobs.push(job);
+        self.wake_writer.notify_one();
+    }
+
+    /// Queues a job and blocks until the writer has done it.
+    pub(crate) fn run_blocking<T: Send + 'static>(
+        &self,
+        make: impl FnOnce(Done<T>) -> Job,
+    ) -> Result<T, LogError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.submit(make(Box::new(move |r| {
+            let _ = tx.send(r);
+        })));
+        // A dropped sender means the writer thread is gone.
+        rx.recv().unwrap_or(Err(LogError::ShuttingDown))
+    }
+
+    pub(crate) fn poison(&self) {
+        lock(&self.queue).poisoned = true;
+        self.space.notify_waiters();
+    }
+
+    pub(crate) fn release(&self, bytes: usize) {
+        if bytes == 0 {
+            return;
+        }
+        let mut q = lock(&self.queue);
+        q.pending_bytes = q.pending_bytes.saturating_sub(bytes);
+        drop(q);
+        self.space.notify_waiters();
+    }
+}

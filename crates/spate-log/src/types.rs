@@ -1,0 +1,107 @@
+//! The vocabulary of the log's public API.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+/// One shard of one stream incarnation. The log attaches no meaning to either number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ShardKey {
+    /// Stream incarnation id: a stream deleted and re-created gets a new one, so its old
+    /// records can never be confused with the new stream's.
+    pub stream: u64,
+    /// Shard index within the stream.
+    pub shard: u32,
+}
+
+/// When an append is acknowledged, and what survives what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Acknowledge after the group's journal write and `fdatasync`: survives `kill -9` and
+    /// power loss.
+    #[default]
+    Fsync,
+    /// Acknowledge after the write; sync at most once per interval. Survives `kill -9`;
+    /// power loss may lose up to one interval of acknowledged records.
+    Interval(Duration),
+    /// Acknowledge after the write and leave syncing to the OS. Survives `kill -9`; power
+    /// loss may lose whatever the kernel had not yet written back.
+    None,
+}
+
+/// How to open a [`crate::Log`].
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// Data directory; `None` keeps everything in memory (nothing survives the process).
+    pub dir: Option<PathBuf>,
+    pub durability: Durability,
+    /// A journal segment is rolled once it would grow past this many bytes. Retention frees
+    /// space a whole segment at a time, so this is also the granularity of reclaiming.
+    pub segment_bytes: u64,
+    /// Bytes of records accepted but not yet written; appends beyond this wait.
+    pub max_pending_bytes: usize,
+    /// How often index files are synced and the checkpoint rewritten; bounds the journal
+    /// replayed on recovery.
+    pub checkpoint_interval: Duration,
+    /// How often expired segments are looked for.
+    pub retention_sweep_interval: Duration,
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig {
+            dir: None,
+            durability: Durability::Fsync,
+            segment_bytes: 64 << 20,
+            max_pending_bytes: 64 << 20,
+            checkpoint_interval: Duration::from_secs(30),
+            retention_sweep_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A record to append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRecord {
+    pub shard: ShardKey,
+    pub partition_key: String,
+    pub data: Bytes,
+}
+
+/// What the log assigned to an appended record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub counter: u64,
+    pub arrival_ms: i64,
+}
+
+/// A committed record as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub counter: u64,
+    pub arrival_ms: i64,
+    pub partition_key: String,
+    pub data: Bytes,
+}
+
+/// The result of [`crate::Log::read`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadBatch {
+    pub records: Vec<StoredRecord>,
+    /// Where the next read should start: after the last returned record; if none was
+    /// returned, the committed end when everything from the start position had expired,
+    /// otherwise the start position itself.
+    pub next_counter: u64,
+}
+
+/// A shard's committed extent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardState {
+    /// The counter the next committed record will have at least.
+    pub next_counter: u64,
+    /// Arrival time of the last committed record, if the shard ever had one.
+    pub last_arrival_ms: Option<i64>,
+    /// Oldest retained counter; equal to `next_counter` when nothing is retained.
+    pub first_counter: u64,
+}
