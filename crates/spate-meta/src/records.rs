@@ -70,6 +70,10 @@ pub struct StreamRecord {
     pub record_distribution_strategy: Option<String>,
     #[serde(default)]
     pub warm_throughput_mibps: Option<u32>,
+    /// Records that arrived before this time stay gone even if retention grows again:
+    /// raising retention never brings expired data back.
+    #[serde(default)]
+    pub trimmed_before_ms: Option<i64>,
 }
 
 /// One shard of a stream, open or closed.

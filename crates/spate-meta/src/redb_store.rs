@@ -160,6 +160,7 @@ mod tests {
             max_record_size_kib: 1024,
             record_distribution_strategy: None,
             warm_throughput_mibps: None,
+            trimmed_before_ms: None,
         }
     }
 

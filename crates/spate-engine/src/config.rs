@@ -1,0 +1,40 @@
+//! Engine settings: the service's behaviour, not how it is served.
+
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Region used in ARNs and to namespace streams when a request carries none.
+    pub region: String,
+    /// Account used in ARNs and to namespace streams when a request carries none.
+    pub account_id: String,
+    /// Open shards allowed per account and region (AWS's largest regions: 20,000).
+    pub shard_limit: u32,
+    /// On-demand streams allowed per account and region.
+    pub on_demand_stream_limit: u32,
+    /// How long streams stay CREATING, DELETING and UPDATING.
+    pub create_stream_delay: Duration,
+    pub delete_stream_delay: Duration,
+    pub update_stream_delay: Duration,
+    /// Shard iterator and NextToken lifetime (AWS: 5 minutes). Shortened only by tests.
+    pub iterator_ttl: Duration,
+    /// Length of one retention "hour" (AWS: an hour). Shortened only by tests, so retention
+    /// can be tested without waiting a day.
+    pub retention_hour: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> EngineConfig {
+        EngineConfig {
+            region: "us-east-1".to_owned(),
+            account_id: "000000000000".to_owned(),
+            shard_limit: 20_000,
+            on_demand_stream_limit: 50,
+            create_stream_delay: Duration::ZERO,
+            delete_stream_delay: Duration::ZERO,
+            update_stream_delay: Duration::ZERO,
+            iterator_ttl: Duration::from_secs(300),
+            retention_hour: Duration::from_secs(3_600),
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! The [`Engine`] and the machinery its operations share.
+
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use spate_log::{Log, ShardKey};
+use spate_meta::{MetaStore, StreamRecord, StreamStatus};
+use spate_types::StreamArn;
+
+use crate::clock::Clock;
+use crate::config::EngineConfig;
+use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::registry::{Registry, Stream, StreamKey};
+use crate::tokens::TokenKey;
+
+/// Who a request acts for: the namespace its stream names live in.
+#[derive(Clone, Debug)]
+pub struct RequestContext {
+    pub account: String,
+    pub region: String,
+}
+
+/// A Kinesis service over a metadata store and a record log. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub config: EngineConfig,
+    pub clock: Arc<dyn Clock>,
+    pub meta: Arc<dyn MetaStore>,
+    pub log: Log,
+    pub tokens: TokenKey,
+    registry: RwLock<Registry>,
+    /// Serializes control-plane changes (create, delete, tags, retention, transitions), so
+    /// each read-modify-persist of a stream record sees the previous one. The data plane
+    /// never takes it.
+    pub control: tokio::sync::Mutex<()>,
+}
+
+impl Engine {
+    /// Loads every stream from `meta`, re-registers its shards with `log`, and finishes any
+    /// lifecycle transition a crash interrupted. Must run inside a tokio runtime.
+    pub fn open(
+        config: EngineConfig,
+        meta: Arc<dyn MetaStore>,
+        log: Log,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Engine, ApiError> {
+        let key = meta.secret("token-key", &mut || rand::random::<[u8; 32]>().to_vec())?;
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                config,
+                clock,
+                meta: meta.clone(),
+                log,
+                tokens: TokenKey::new(key),
+                registry: RwLock::new(Registry::default()),
+                control: tokio::sync::Mutex::new(()),
+            }),
+        };
+        for record in meta.load_streams()? {
+            engine.attach(&record)?;
+            let stream = Arc::new(Stream::new(record.clone()));
+            engine.registry_mut().insert(stream);
+            if let Some(due) = record.status_due_ms {
+                engine.schedule_transition(record.uid, due);
+            }
+        }
+        Ok(engine)
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    pub fn log(&self) -> &Log {
+        &self.inner.log
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    pub(crate) fn registry(&self) -> RwLockReadGuard<'_, Registry> {
+        self.inner
+            .registry
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn registry_mut(&self) -> RwLockWriteGuard<'_, Registry> {
+        self.inner
+            .registry
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn retention_ms(&self, hours: u32) -> i64 {
+        i64::from(hours) * self.inner.config.retention_hour.as_millis() as i64
+    }
+
+    /// The oldest arrival time a read of this stream may return.
+    pub(crate) fn trim_horizon_ms(&self, record: &StreamRecord) -> i64 {
+        let by_retention = self.now_ms() - self.retention_ms(record.retention_hours);
+        record
+            .trimmed_before_ms
+            .map_or(by_retention, |floor| floor.max(by_retention))
+    }
+
+    pub(crate) fn iterator_ttl_ms(&self) -> i64 {
+        self.inner.config.iterator_ttl.as_millis() as i64
+    }
+
+    /// Tells the record log about a stream's shards and retention.
+    pub(crate) fn attach(&self, record: &StreamRecord) -> ApiResult<()> {
+        for shard in &record.shards {
+            let key = ShardKey {
+                stream: record.uid,
+                shard: shard.index,
+            };
+            self.inner
+                .log
+                .register_shard(key, shard.start_counter)
+                .map_err(ApiError::internal)?;
+        }
+        let retention = self.retention_ms(record.retention_hours);
+        self.inner
+            .log
+            .set_retention(record.uid, Duration::from_millis(retention as u64));
+        Ok(())
+    }
+
+    /// Finds the stream a request names by `StreamName` and/or `StreamARN`.
+    pub(crate) fn resolve(
+        &self,
+        ctx: &RequestContext,
+        name: Option<&str>,
+        arn: Option<&str>,
+    ) -> ApiResult<Arc<Stream>> {
+        let key = match (name, arn) {
+            (_, Some(arn_text)) => {
+                let arn = StreamArn::parse(arn_text).ok_or_else(|| {
+                    ApiError::invalid_argument(format!("Invalid StreamARN: {arn_text}"))
+                })?;
+                if let Some(name) = name.filter(|n| *n != arn.stream_name) {
+                    return Err(ApiError::invalid_argument(format!(
+                        "StreamName {name} and StreamARN {arn_text} do not name the same stream."
+                    )));
+                }
+                StreamKey {
+                    account: arn.account,
+                    region: arn.region,
+                    name: arn.stream_name,
+                }
+            }
+            (Some(name), None) => StreamKey {
+                account: ctx.account.clone(),
+                region: ctx.region.clone(),
+                name: name.to_owned(),
+            },
+            (None, None) => {
+                return Err(ApiError::invalid_argument(
+                    "Either StreamName or StreamARN must be provided.",
+                ));
+            }
+        };
+        self.registry()
+            .get(&key)
+            .ok_or_else(|| ApiError::stream_not_found(&key.name, &key.account))
+    }
+
+    /// Applies `change` to a copy of the stream's record, persists it, then publishes it.
+    /// Fails without effect if `change` fails or the stream is gone.
+    pub(crate) async fn mutate<R>(
+        &self,
+        stream: &Stream,
+        change: impl FnOnce(&mut StreamRecord) -> ApiResult<R>,
+    ) -> ApiResult<R> {
+        let _control = self.inner.control.lock().await;
+        if self.registry().get_uid(stream.uid).is_none() {
+            return Err(ApiError::stream_not_found(
+                &stream.key.name,
+                &stream.key.account,
+            ));
+        }
+        let mut record = stream.read().record.clone();
+        let result = change(&mut record)?;
+        self.inner.meta.put_stream(&record)?;
+        stream.replace(record);
+        Ok(result)
+    }
+
+    /// Completes a CREATING, UPDATING or DELETING status at `due_ms`.
+    pub(crate) fn schedule_transition(&self, uid: u64, due_ms: i64) {
+        let engine = self.clone();
+        let wait = Duration::from_millis((due_ms - self.now_ms()).max(0) as u64);
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            if let Err(error) = engine.finish_transition(uid).await {
+                tracing::error!(%error, uid, "stream transition failed");
+            }
+        });
+    }
+
+    pub(crate) async fn finish_transition(&self, uid: u64) -> ApiResult<()> {
+        let Some(stream) = self.registry().get_uid(uid) else {
+            return Ok(());
+        };
+        match stream.status() {
+            StreamStatus::Deleting => self.remove_stream(&stream).await,
+            StreamStatus::Creating | StreamStatus::Updating => {
+                self.mutate(&stream, |record| {
+                    record.status = StreamStatus::Active;
+                    record.status_due_ms = None;
+                    Ok(())
+                })
+                .await
+            }
+            StreamStatus::Active => Ok(()),
+        }
+    }
+
+    /// Deletes a stream for good: metadata, then its records.
+    pub(crate) async fn remove_stream(&self, stream: &Stream) -> ApiResult<()> {
+        let _control = self.inner.control.lock().await;
+        self.inner.meta.delete_stream(stream.uid)?;
+        self.registry_mut().remove(stream.uid);
+        self.inner
+            .log
+            .drop_stream(stream.uid)
+            .map_err(ApiError::internal)?;
+        Ok(())
+    }
+
+    /// Flushes and checkpoints the record log.
+    pub fn shutdown(&self) -> ApiResult<()> {
+        self.inner.log.shutdown().map_err(ApiError::internal)
+    }
+
+    pub(crate) fn not_active(stream: &StreamRecord) -> ApiError {
+        ApiError::new(
+            ErrorKind::ResourceInUse,
+            format!(
+                "Stream {} under account {} not ACTIVE, instead in state {}",
+                stream.name,
+                stream.account,
+                stream.status.as_str()
+            ),
+        )
+    }
+
+    /// Control operations that change a stream need it ACTIVE.
+    pub(crate) fn require_active(stream: &StreamRecord) -> ApiResult<()> {
+        if stream.status == StreamStatus::Active {
+            Ok(())
+        } else {
+            Err(Engine::not_active(stream))
+        }
+    }
+
+    /// Data operations work while ACTIVE, UPDATING or DELETING; a CREATING stream is not
+    /// found yet, as in AWS.
+    pub(crate) fn require_readable(stream: &StreamRecord) -> ApiResult<()> {
+        if stream.status == StreamStatus::Creating {
+            Err(ApiError::stream_not_found(&stream.name, &stream.account))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn stream_arn(record: &StreamRecord) -> String {
+        StreamArn::new(&record.region, &record.account, &record.name).to_string()
+    }
+}

@@ -1,0 +1,25 @@
+//! Kinesis semantics: streams and their lifecycle, shards and routing, sequence numbers,
+//! iterators, retention and tags, over a metadata store and a record log.
+//!
+//! The engine knows nothing of HTTP or of codecs beyond the JSON shapes of each operation's
+//! input and output (serde structs, one operation per file under [`ops`]). The server turns
+//! wire bytes into those inputs and the outputs back into bytes. Layout: [`engine`] holds the
+//! [`Engine`] and its shared machinery (stream lookup, control-plane mutation, lifecycle
+//! transitions); [`registry`] the live stream table; [`tokens`] iterators and pagination
+//! tokens; [`shapes`] the blob and timestamp forms; [`views`] the shard and stream shapes
+//! that several operations return.
+
+pub mod clock;
+pub mod config;
+mod engine;
+pub mod error;
+pub mod ops;
+mod registry;
+pub mod shapes;
+pub mod tokens;
+mod views;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::EngineConfig;
+pub use engine::{Engine, RequestContext};
+pub use error::{ApiError, ApiResult, ErrorKind};

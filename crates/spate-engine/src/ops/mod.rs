@@ -1,0 +1,22 @@
+//! One Kinesis operation per file: its input and output shapes and its `Engine` method.
+//! Files with shared rules (`tags`, `retention`) say so at the top.
+
+pub mod add_tags_to_stream;
+pub mod create_stream;
+pub mod delete_stream;
+pub mod describe_limits;
+pub mod describe_stream;
+pub mod describe_stream_summary;
+pub mod get_records;
+pub mod get_shard_iterator;
+pub mod list_shards;
+pub mod list_streams;
+pub mod list_tags_for_resource;
+pub mod list_tags_for_stream;
+pub mod put_record;
+pub mod put_records;
+pub mod remove_tags_from_stream;
+pub mod retention;
+pub mod tag_resource;
+pub(crate) mod tags;
+pub mod untag_resource;

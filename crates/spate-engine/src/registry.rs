@@ -1,0 +1,149 @@
+//! The live view of every stream: found by (account, region, name) for control calls and by
+//! uid for iterators, with each stream's routing table kept beside its record.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+use spate_meta::{ShardRecord, StreamRecord, StreamStatus};
+
+/// Streams are namespaced by account and region, as in AWS.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamKey {
+    pub account: String,
+    pub region: String,
+    pub name: String,
+}
+
+impl StreamKey {
+    pub fn of(record: &StreamRecord) -> StreamKey {
+        StreamKey {
+            account: record.account.clone(),
+            region: record.region.clone(),
+            name: record.name.clone(),
+        }
+    }
+}
+
+/// One open shard's place in the key space, for routing writes.
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    pub hash_end: u128,
+    pub shard_index: u32,
+    pub shard_created_secs: u64,
+}
+
+/// A stream's record plus what is derived from it.
+pub struct StreamState {
+    pub record: StreamRecord,
+    /// Open shards ordered by hash range, so a write routes by binary search.
+    pub routes: Vec<Route>,
+}
+
+impl StreamState {
+    pub fn new(record: StreamRecord) -> StreamState {
+        let mut routes: Vec<Route> = record
+            .shards
+            .iter()
+            .filter(|s| s.closed_ms.is_none())
+            .map(|s| Route {
+                hash_end: s.hash_end,
+                shard_index: s.index,
+                shard_created_secs: (s.created_ms / 1000) as u64,
+            })
+            .collect();
+        routes.sort_by_key(|r| r.hash_end);
+        StreamState { record, routes }
+    }
+
+    /// The open shard whose range holds `hash`. Open shards always cover the key space.
+    pub fn route(&self, hash: u128) -> Option<Route> {
+        let at = self.routes.partition_point(|r| r.hash_end < hash);
+        self.routes.get(at).copied()
+    }
+
+    pub fn shard(&self, index: u32) -> Option<&ShardRecord> {
+        // Shards are kept in index order.
+        self.record
+            .shards
+            .binary_search_by_key(&index, |s| s.index)
+            .ok()
+            .map(|at| &self.record.shards[at])
+    }
+}
+
+pub struct Stream {
+    pub uid: u64,
+    pub key: StreamKey,
+    /// Readers (every data-plane call) share it; control-plane changes replace the record
+    /// under the engine's control mutex, so writers never wait on each other here.
+    state: RwLock<StreamState>,
+}
+
+impl Stream {
+    pub fn new(record: StreamRecord) -> Stream {
+        Stream {
+            uid: record.uid,
+            key: StreamKey::of(&record),
+            state: RwLock::new(StreamState::new(record)),
+        }
+    }
+
+    pub fn read(&self) -> RwLockReadGuard<'_, StreamState> {
+        self.state
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn replace(&self, record: StreamRecord) {
+        let mut state = self
+            .state
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *state = StreamState::new(record);
+    }
+
+    pub fn status(&self) -> StreamStatus {
+        self.read().record.status
+    }
+}
+
+#[derive(Default)]
+pub struct Registry {
+    by_key: HashMap<StreamKey, Arc<Stream>>,
+    by_uid: HashMap<u64, Arc<Stream>>,
+}
+
+impl Registry {
+    pub fn insert(&mut self, stream: Arc<Stream>) {
+        self.by_key.insert(stream.key.clone(), stream.clone());
+        self.by_uid.insert(stream.uid, stream);
+    }
+
+    pub fn remove(&mut self, uid: u64) -> Option<Arc<Stream>> {
+        let stream = self.by_uid.remove(&uid)?;
+        if self.by_key.get(&stream.key).is_some_and(|s| s.uid == uid) {
+            self.by_key.remove(&stream.key);
+        }
+        Some(stream)
+    }
+
+    pub fn get(&self, key: &StreamKey) -> Option<Arc<Stream>> {
+        self.by_key.get(key).cloned()
+    }
+
+    pub fn get_uid(&self, uid: u64) -> Option<Arc<Stream>> {
+        self.by_uid.get(&uid).cloned()
+    }
+
+    /// Streams of one account and region.
+    pub fn in_namespace<'a>(
+        &'a self,
+        account: &'a str,
+        region: &'a str,
+    ) -> impl Iterator<Item = &'a Arc<Stream>> + 'a {
+        self.by_key
+            .iter()
+            .filter(move |(k, _)| k.account == account && k.region == region)
+            .map(|(_, s)| s)
+    }
+}
