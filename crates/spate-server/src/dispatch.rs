@@ -1,0 +1,59 @@
+//! Operation → engine method. Operations later issues add answer UnknownOperationException
+//! with a message saying so, never a canned success.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use spate_engine::{ApiError, ApiResult, Engine, ErrorKind, RequestContext};
+use spate_wire::Operation;
+
+fn input<T: DeserializeOwned>(value: Value) -> ApiResult<T> {
+    // The codec has already checked types and constraints against the model, so this only
+    // fails if an engine shape disagrees with the model: a bug, reported as such.
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::new(ErrorKind::Serialization, e.to_string()))
+}
+
+fn output<T: serde::Serialize>(value: T) -> ApiResult<Value> {
+    serde_json::to_value(value).map_err(ApiError::internal)
+}
+
+pub async fn dispatch(
+    engine: &Engine,
+    ctx: &RequestContext,
+    operation: Operation,
+    body: Value,
+) -> ApiResult<Value> {
+    macro_rules! call {
+        ($method:ident) => {
+            output(engine.$method(ctx, input(body)?).await?)
+        };
+    }
+    match operation {
+        Operation::CreateStream => call!(create_stream),
+        Operation::DeleteStream => call!(delete_stream),
+        Operation::DescribeStream => call!(describe_stream),
+        Operation::DescribeStreamSummary => call!(describe_stream_summary),
+        Operation::ListStreams => call!(list_streams),
+        Operation::ListShards => call!(list_shards),
+        Operation::PutRecord => call!(put_record),
+        Operation::PutRecords => call!(put_records),
+        Operation::GetShardIterator => call!(get_shard_iterator),
+        Operation::GetRecords => call!(get_records),
+        Operation::IncreaseStreamRetentionPeriod => call!(increase_stream_retention_period),
+        Operation::DecreaseStreamRetentionPeriod => call!(decrease_stream_retention_period),
+        Operation::AddTagsToStream => call!(add_tags_to_stream),
+        Operation::RemoveTagsFromStream => call!(remove_tags_from_stream),
+        Operation::ListTagsForStream => call!(list_tags_for_stream),
+        Operation::TagResource => call!(tag_resource),
+        Operation::UntagResource => call!(untag_resource),
+        Operation::ListTagsForResource => call!(list_tags_for_resource),
+        Operation::DescribeLimits => output(engine.describe_limits(ctx).await?),
+        other => Err(ApiError::new(
+            ErrorKind::UnknownOperation,
+            format!(
+                "The operation {} is not supported by this Spate server yet.",
+                other.name()
+            ),
+        )),
+    }
+}

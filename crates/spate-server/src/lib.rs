@@ -1,0 +1,16 @@
+//! Spate's HTTP front end: one port serving HTTP/1.1 and HTTP/2 cleartext (prior knowledge),
+//! `POST /` with `X-Amz-Target` dispatched to the engine, plus graceful shutdown.
+//!
+//! It is not where Kinesis semantics live (that is `spate-engine`) nor where bytes become
+//! documents (`spate-wire`). Layout: [`listener`] accepts connections and drains them on
+//! shutdown; [`request`] checks the framework-level rules (method, content type, target,
+//! authorization header, body size) and answers errors the way AWS's front end does;
+//! [`dispatch`] maps each operation to its engine method; [`response`] decides HTTP status
+//! and headers for every reply in one place.
+
+mod dispatch;
+mod listener;
+mod request;
+mod response;
+
+pub use listener::{Server, ServerHandle};

@@ -1,0 +1,158 @@
+//! Accepting connections (HTTP/1.1 and h2c on one port) and draining them on shutdown.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Request;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use spate_engine::Engine;
+use spate_wire::Codec;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::dispatch::dispatch;
+use crate::request;
+use crate::response::{self, Reply};
+
+/// How long shutdown waits for in-flight requests before giving up on them.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// HTTP/2 streams one connection may have open: KCL multiplexes every shard on one.
+const MAX_CONCURRENT_STREAMS: u32 = 1_000;
+
+/// A bound listener, ready to serve.
+pub struct Server {
+    listener: TcpListener,
+    engine: Engine,
+}
+
+/// A server running on a background task, for tests and embedding.
+pub struct ServerHandle {
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ServerHandle {
+    /// Stops accepting, drains in-flight requests, and waits for the server to finish.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+impl Server {
+    pub async fn bind(addr: SocketAddr, engine: Engine) -> std::io::Result<Server> {
+        Ok(Server {
+            listener: TcpListener::bind(addr).await?,
+            engine,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves on a background task until the handle shuts it down.
+    pub fn spawn(self) -> std::io::Result<ServerHandle> {
+        let addr = self.local_addr()?;
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(self.run(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }));
+        Ok(ServerHandle { addr, stop, task })
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and lets in-flight requests
+    /// finish (HTTP/2 clients get a GOAWAY, HTTP/1.1 connections close after their reply).
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let graceful = GracefulShutdown::new();
+        let engine = Arc::new(self.engine);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let (tcp, _) = match accepted {
+                        Ok(conn) => conn,
+                        Err(error) => {
+                            // Running out of descriptors is transient; don't spin on it.
+                            tracing::warn!(%error, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let _ = tcp.set_nodelay(true);
+                    let engine = engine.clone();
+                    let watcher = graceful.watcher();
+                    tokio::spawn(async move {
+                        let mut builder = auto::Builder::new(TokioExecutor::new());
+                        builder.http2().max_concurrent_streams(MAX_CONCURRENT_STREAMS);
+                        let service = service_fn(move |request| {
+                            let engine = engine.clone();
+                            async move { Ok::<_, Infallible>(handle(&engine, request).await) }
+                        });
+                        let connection = builder.serve_connection(TokioIo::new(tcp), service);
+                        if let Err(error) = watcher.watch(connection).await {
+                            tracing::debug!(error = %error, "connection ended with an error");
+                        }
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(self.listener);
+        if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}");
+        }
+        if let Err(error) = engine.shutdown() {
+            tracing::error!(%error, "flushing the record log failed");
+        }
+    }
+}
+
+async fn handle(engine: &Engine, request: Request<Incoming>) -> Reply {
+    let request_id = response::request_id();
+    let (codec, operation) = match request::check(&request, &request_id) {
+        Ok(request::Checked::Kinesis { codec, operation }) => (codec, operation),
+        Ok(request::Checked::LegacyJson) => {
+            return match request::read_body(request, Codec::Json, &request_id).await {
+                Ok(body) => response::legacy_envelope(&request_id, &body),
+                Err(reply) => *reply,
+            };
+        }
+        Err(reply) => return *reply,
+    };
+    let body = match request::read_body(request, codec, &request_id).await {
+        Ok(body) => body,
+        Err(reply) => return *reply,
+    };
+    let input = match spate_wire::decode_request(operation, codec, &body) {
+        Ok(input) => input,
+        Err(error) => return response::wire_error(&request_id, codec, &error),
+    };
+    let ctx = request::context(engine.config());
+    let result = dispatch(engine, &ctx, operation, input).await;
+    tracing::debug!(
+        operation = operation.name(),
+        request_id,
+        ok = result.is_ok(),
+        "request"
+    );
+    match result.and_then(|output| {
+        spate_wire::encode_response(operation, codec, &output)
+            .map_err(spate_engine::ApiError::internal)
+    }) {
+        Ok(body) => response::success(&request_id, codec, body),
+        Err(error) => response::api_error(&request_id, codec, &error),
+    }
+}

@@ -1,0 +1,115 @@
+//! Every reply is built here, so status codes and headers are decided in one place.
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+use http_body_util::Full;
+use spate_engine::{ApiError, ErrorKind};
+use spate_wire::{Codec, WireError};
+
+pub type Reply = Response<Full<Bytes>>;
+
+/// The HTTP status AWS's JSON protocol gives an error: 500 for faults, 400 for the rest.
+fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::InternalFailure => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// A fresh request id, as `x-amzn-RequestId` carries on every reply.
+pub fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn with_common_headers(mut reply: Reply, request_id: &str, content_type: &'static str) -> Reply {
+    let headers = reply.headers_mut();
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-RequestId", id);
+    }
+    let id2 = base64::engine::general_purpose::STANDARD.encode(rand_bytes());
+    if let Ok(id2) = HeaderValue::from_str(&id2) {
+        headers.insert("x-amz-id-2", id2);
+    }
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    reply
+}
+
+/// Random bytes for `x-amz-id-2`, which carries no meaning but that clients may log.
+fn rand_bytes() -> Vec<u8> {
+    (0..3)
+        .flat_map(|_| *uuid::Uuid::new_v4().as_bytes())
+        .collect()
+}
+
+pub fn success(request_id: &str, codec: Codec, body: Vec<u8>) -> Reply {
+    let reply = Response::new(Full::new(Bytes::from(body)));
+    with_common_headers(reply, request_id, codec.content_type())
+}
+
+pub fn api_error(request_id: &str, codec: Codec, error: &ApiError) -> Reply {
+    let body = spate_wire::encode_error(codec, error.kind.aws_type(), &error.message);
+    let mut reply = Response::new(Full::new(Bytes::from(body)));
+    *reply.status_mut() = status_of(error.kind);
+    with_common_headers(reply, request_id, codec.content_type())
+}
+
+pub fn wire_error(request_id: &str, codec: Codec, error: &WireError) -> Reply {
+    let kind = match error.aws_type() {
+        "ValidationException" => ErrorKind::Validation,
+        _ => ErrorKind::Serialization,
+    };
+    api_error(request_id, codec, &ApiError::new(kind, error.message()))
+}
+
+/// Errors raised before any codec is known, in the forms AWS's front end uses for them.
+pub fn framework(
+    request_id: &str,
+    status: StatusCode,
+    content_type: &'static str,
+    body: String,
+) -> Reply {
+    let mut reply = Response::new(Full::new(Bytes::from(body)));
+    *reply.status_mut() = status;
+    with_common_headers(reply, request_id, content_type)
+}
+
+/// 403 for a request that names no Kinesis operation AWS can authorize (wrong method or
+/// content type).
+pub fn not_authorizable(request_id: &str) -> Reply {
+    framework(
+        request_id,
+        StatusCode::FORBIDDEN,
+        "application/xml",
+        "<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be authorized</Message>\n</AccessDeniedException>\n".to_owned(),
+    )
+}
+
+pub fn too_large(request_id: &str, codec: Codec, limit: usize) -> Reply {
+    let body = spate_wire::encode_error(
+        codec,
+        "SerializationException",
+        &format!("Request body is larger than the largest legal Kinesis request ({limit} bytes)."),
+    );
+    let mut reply = Response::new(Full::new(Bytes::from(body)));
+    *reply.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    with_common_headers(reply, request_id, codec.content_type())
+}
+
+/// The legacy `application/json` protocol's answer: a 200 carrying a Coral envelope that
+/// names the failure, as AWS sends it.
+pub fn legacy_envelope(request_id: &str, body: &[u8]) -> Reply {
+    let is_object = serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| v.is_object());
+    let output = if is_object {
+        serde_json::json!({"__type": "com.amazon.coral.service#UnknownOperationException", "message": null})
+    } else {
+        serde_json::json!({"__type": "com.amazon.coral.service#SerializationException", "Message": null})
+    };
+    let envelope = serde_json::json!({"Output": output, "Version": "1.0"});
+    framework(
+        request_id,
+        StatusCode::OK,
+        "application/json",
+        envelope.to_string(),
+    )
+}
