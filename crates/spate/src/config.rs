@@ -1,0 +1,188 @@
+//! `spate serve` settings, layered: defaults < TOML file (`--config`) < `SPATE_*`
+//! environment variables < command-line flags. Errors name the layer that was wrong.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Flags of `spate serve`. Every one is optional here so that an absent flag does not mask a
+/// value from the file or the environment; defaults live in [`Settings::default`].
+#[derive(Args, Debug, Default, Serialize)]
+pub struct ServeArgs {
+    /// TOML file with any of the settings below (snake_case keys, e.g. `data_dir`).
+    #[arg(long)]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (HTTP/1.1 and HTTP/2 cleartext). Port 0 picks a free port.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// Where streams and records are kept.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Keep everything in memory; nothing is written to disk (for tests).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub in_memory: bool,
+    /// Region in ARNs and of unsigned-region requests.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// 12-digit account id in ARNs.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    /// When a write is acknowledged: `fsync` (after fdatasync of its group), `interval`
+    /// (after write; synced every --fsync-interval-ms) or `none` (after write).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub durability: Option<String>,
+    /// Sync period for `--durability interval`.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fsync_interval_ms: Option<u64>,
+    /// Open shards allowed per account and region.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard_limit: Option<u32>,
+    /// How long a new stream stays CREATING.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_stream_ms: Option<u64>,
+    /// How long a deleted stream stays DELETING.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delete_stream_ms: Option<u64>,
+    /// How long a changed stream stays UPDATING.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_stream_ms: Option<u64>,
+    /// Test only: shard iterator lifetime (AWS: 300000).
+    #[arg(long, hide = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iterator_ttl_ms: Option<u64>,
+    /// Test only: length of one retention hour (AWS: 3600000).
+    #[arg(long, hide = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_hour_ms: Option<u64>,
+    /// Test only: how often expired records are swept from disk.
+    #[arg(long, hide = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_sweep_ms: Option<u64>,
+    /// Test only: journal segment size in bytes.
+    #[arg(long, hide = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment_bytes: Option<u64>,
+}
+
+/// Every setting's key, as written in the TOML file and (upper-cased) after `SPATE_`.
+const SETTINGS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "in_memory",
+    "region",
+    "account_id",
+    "durability",
+    "fsync_interval_ms",
+    "shard_limit",
+    "create_stream_ms",
+    "delete_stream_ms",
+    "update_stream_ms",
+    "iterator_ttl_ms",
+    "retention_hour_ms",
+    "retention_sweep_ms",
+    "segment_bytes",
+];
+
+/// The resolved settings.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub in_memory: bool,
+    pub region: String,
+    pub account_id: String,
+    pub durability: String,
+    pub fsync_interval_ms: u64,
+    pub shard_limit: u32,
+    pub create_stream_ms: u64,
+    pub delete_stream_ms: u64,
+    pub update_stream_ms: u64,
+    pub iterator_ttl_ms: u64,
+    pub retention_hour_ms: u64,
+    pub retention_sweep_ms: u64,
+    pub segment_bytes: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 4567)),
+            data_dir: PathBuf::from("./spate-data"),
+            in_memory: false,
+            region: "us-east-1".to_owned(),
+            account_id: "000000000000".to_owned(),
+            durability: "fsync".to_owned(),
+            fsync_interval_ms: 100,
+            shard_limit: 20_000,
+            create_stream_ms: 0,
+            delete_stream_ms: 0,
+            update_stream_ms: 0,
+            iterator_ttl_ms: 300_000,
+            retention_hour_ms: 3_600_000,
+            retention_sweep_ms: 60_000,
+            segment_bytes: 64 << 20,
+        }
+    }
+}
+
+impl Settings {
+    pub fn load(args: &ServeArgs) -> anyhow::Result<Settings> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = &args.config {
+            if !path.exists() {
+                bail!("config file {} does not exist", path.display());
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let settings: Settings = figment
+            // Only settings: other SPATE_* variables (SPATE_LOG, a script's SPATE_BIN) are
+            // not ours to reject.
+            .merge(Env::prefixed("SPATE_").filter(|key| SETTINGS.contains(&key.as_str())))
+            .merge(Serialized::defaults(args))
+            .extract()
+            .context("invalid setting")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.account_id.len() != 12 || !self.account_id.bytes().all(|b| b.is_ascii_digit()) {
+            bail!("account_id must be 12 digits, got {:?}", self.account_id);
+        }
+        if self.region.is_empty() {
+            bail!("region must not be empty");
+        }
+        self.durability()?;
+        Ok(())
+    }
+
+    pub fn durability(&self) -> anyhow::Result<spate_log::Durability> {
+        Ok(match self.durability.as_str() {
+            "fsync" => spate_log::Durability::Fsync,
+            "interval" => {
+                spate_log::Durability::Interval(Duration::from_millis(self.fsync_interval_ms))
+            }
+            "none" => spate_log::Durability::None,
+            other => bail!("durability must be fsync, interval or none, got {other:?}"),
+        })
+    }
+}

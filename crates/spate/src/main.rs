@@ -1,0 +1,124 @@
+//! The `spate` binary: `spate serve` runs a Kinesis-compatible server.
+
+mod config;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use spate_engine::{Engine, EngineConfig, SystemClock};
+use spate_log::{Log, LogConfig};
+use spate_meta::{MetaStore, RedbStore};
+use spate_server::Server;
+
+use crate::config::{ServeArgs, Settings};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "spate",
+    version,
+    about = "A streaming data service that speaks the Amazon Kinesis Data Streams API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SPATE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve(args) => {
+            let settings = Settings::load(&args)?;
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")?
+                .block_on(serve(settings))
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let (meta, log_dir): (Arc<dyn MetaStore>, _) = if settings.in_memory {
+        (Arc::new(RedbStore::in_memory()?), None)
+    } else {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
+        let meta = RedbStore::open(&settings.data_dir.join("meta.redb"))
+            .with_context(|| format!("opening metadata in {}", settings.data_dir.display()))?;
+        (Arc::new(meta), Some(settings.data_dir.join("log")))
+    };
+    let log = Log::open(LogConfig {
+        dir: log_dir,
+        durability: settings.durability()?,
+        segment_bytes: settings.segment_bytes,
+        retention_sweep_interval: Duration::from_millis(settings.retention_sweep_ms),
+        ..LogConfig::default()
+    })
+    .context("opening the record log")?;
+    let engine = Engine::open(
+        EngineConfig {
+            region: settings.region.clone(),
+            account_id: settings.account_id.clone(),
+            shard_limit: settings.shard_limit,
+            create_stream_delay: Duration::from_millis(settings.create_stream_ms),
+            delete_stream_delay: Duration::from_millis(settings.delete_stream_ms),
+            update_stream_delay: Duration::from_millis(settings.update_stream_ms),
+            iterator_ttl: Duration::from_millis(settings.iterator_ttl_ms),
+            retention_hour: Duration::from_millis(settings.retention_hour_ms),
+            ..EngineConfig::default()
+        },
+        meta,
+        log,
+        Arc::new(SystemClock),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))
+    .context("loading streams")?;
+    let server = Server::bind(settings.listen, engine)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let addr = server.local_addr()?;
+    // Tests and scripts read this line to learn the port; it must be the real address.
+    println!("listening on http://{addr}");
+    std::io::stdout().flush()?;
+    server.run(shutdown_signal()).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::error!(%error, "cannot watch SIGTERM");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

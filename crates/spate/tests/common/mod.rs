@@ -1,0 +1,160 @@
+//! Helpers for black-box tests: run the real `spate` binary on 127.0.0.1:0 and talk to it
+//! with the official AWS SDK.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_kinesis::Client;
+use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
+
+/// A `spate serve` child process, killed when dropped.
+pub struct Spate {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Spate {
+    /// Starts the binary with `args` after `serve --listen 127.0.0.1:0` and waits (with a
+    /// deadline) for it to print its address.
+    pub fn start(args: &[&str]) -> Spate {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_spate"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("SPATE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn spate");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("listening on http://") {
+                    let _ = tx.send(addr.parse::<SocketAddr>().expect("address"));
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("spate printed its address in time");
+        Spate { child, addr }
+    }
+
+    pub fn in_memory() -> Spate {
+        Spate::start(&["--in-memory"])
+    }
+
+    pub fn on_disk(dir: &Path, extra: &[&str]) -> Spate {
+        let mut args = vec!["--data-dir", dir.to_str().expect("utf-8 path")];
+        args.extend_from_slice(extra);
+        Spate::start(&args)
+    }
+
+    pub fn client(&self) -> Client {
+        client(self.addr)
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// SIGKILL: no shutdown work at all.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait (with a deadline) for a clean exit.
+    pub fn terminate(mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                assert!(status.success(), "spate exited with {status}");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("spate did not stop within 30 s of SIGTERM");
+    }
+}
+
+impl Drop for Spate {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn client(addr: SocketAddr) -> Client {
+    let config = aws_sdk_kinesis::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+        .endpoint_url(format!("http://{addr}"))
+        .build();
+    Client::from_conf(config)
+}
+
+/// Polls `check` until it returns `Some`, failing after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "condition not reached within {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The AWS error code of a failed SDK call.
+pub fn code<E, R>(
+    result: Result<impl std::fmt::Debug, aws_sdk_kinesis::error::SdkError<E, R>>,
+) -> String
+where
+    E: aws_sdk_kinesis::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_kinesis::error::ProvideErrorMetadata;
+    let error = result.expect_err("call should fail");
+    error
+        .code()
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no error code in {error:?}"))
+}
+
+pub async fn create_active(client: &Client, name: &str, shards: i32) {
+    client
+        .create_stream()
+        .stream_name(name)
+        .shard_count(shards)
+        .send()
+        .await
+        .expect("create");
+    eventually(Duration::from_secs(10), || async {
+        let d = client
+            .describe_stream_summary()
+            .stream_name(name)
+            .send()
+            .await
+            .ok()?;
+        let status = d.stream_description_summary()?.stream_status().clone();
+        (status == aws_sdk_kinesis::types::StreamStatus::Active).then_some(())
+    })
+    .await;
+}
