@@ -37,6 +37,9 @@ pub(crate) struct Inner {
     /// each read-modify-persist of a stream record sees the previous one. The data plane
     /// never takes it.
     pub control: tokio::sync::Mutex<()>,
+    /// Where each closed shard ends (the log's counter after its last record). Rebuilt on
+    /// every start, when the log's recovered counters are final.
+    shard_ends: std::sync::Mutex<std::collections::HashMap<ShardKey, u64>>,
 }
 
 impl Engine {
@@ -58,6 +61,7 @@ impl Engine {
                 tokens: TokenKey::new(key),
                 registry: RwLock::new(Registry::default()),
                 control: tokio::sync::Mutex::new(()),
+                shard_ends: std::sync::Mutex::default(),
             }),
         };
         for record in meta.load_streams()? {
@@ -113,23 +117,67 @@ impl Engine {
         self.inner.config.iterator_ttl.as_millis() as i64
     }
 
-    /// Tells the record log about a stream's shards and retention.
+    /// Tells the record log about a stream's shards and retention, and closes the shards
+    /// the stream has closed, remembering where each one ends. Blocks on the log's writer
+    /// thread: async callers go through [`Engine::attach_async`].
     pub(crate) fn attach(&self, record: &StreamRecord) -> ApiResult<()> {
-        for shard in &record.shards {
-            let key = ShardKey {
+        let log = &self.inner.log;
+        let shards: Vec<_> = record
+            .shards
+            .iter()
+            .map(|s| {
+                (
+                    ShardKey {
+                        stream: record.uid,
+                        shard: s.index,
+                    },
+                    s.start_counter,
+                )
+            })
+            .collect();
+        log.register_shards(&shards).map_err(ApiError::internal)?;
+        for shard in record.shards.iter().filter(|s| s.closed_ms.is_some()) {
+            self.close_in_log(ShardKey {
                 stream: record.uid,
                 shard: shard.index,
-            };
-            self.inner
-                .log
-                .register_shard(key, shard.start_counter)
-                .map_err(ApiError::internal)?;
+            })?;
         }
         let retention = self.retention_ms(record.retention_hours);
-        self.inner
-            .log
-            .set_retention(record.uid, Duration::from_millis(retention as u64));
+        log.set_retention(record.uid, Duration::from_millis(retention as u64));
         Ok(())
+    }
+
+    pub(crate) async fn attach_async(&self, record: &StreamRecord) -> ApiResult<()> {
+        let engine = self.clone();
+        let record = record.clone();
+        tokio::task::spawn_blocking(move || engine.attach(&record))
+            .await
+            .map_err(ApiError::internal)?
+    }
+
+    /// Stops appends to a shard and remembers its final counter, for end-of-shard reads.
+    pub(crate) fn close_in_log(&self, shard: ShardKey) -> ApiResult<()> {
+        let end = self
+            .inner
+            .log
+            .close_shard(shard)
+            .map_err(ApiError::internal)?;
+        self.inner
+            .shard_ends
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(shard, end);
+        Ok(())
+    }
+
+    /// The counter after a closed shard's last record, or `None` while the shard is open.
+    pub(crate) fn shard_end(&self, shard: ShardKey) -> Option<u64> {
+        self.inner
+            .shard_ends
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&shard)
+            .copied()
     }
 
     /// Finds the stream a request names by `StreamName` and/or `StreamARN`.

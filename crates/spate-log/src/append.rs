@@ -69,8 +69,12 @@ fn try_enqueue(
     if q.closing {
         return Err(LogError::ShuttingDown);
     }
-    if let Some(r) = records.iter().find(|r| !q.shards.contains_key(&r.shard)) {
-        return Err(LogError::UnknownShard(r.shard));
+    for r in &records {
+        match q.shards.get(&r.shard) {
+            None => return Err(LogError::UnknownShard(r.shard)),
+            Some(assign) if assign.closed => return Err(LogError::ShardClosed(r.shard)),
+            Some(_) => {}
+        }
     }
     // An empty queue takes anything, so one oversized append cannot wait forever.
     if q.pending_bytes > 0 && q.pending_bytes + bytes > shared.config.max_pending_bytes {

@@ -19,6 +19,9 @@ pub enum LogError {
     /// The shard was never registered, or its stream was dropped.
     #[error("unknown shard (stream {}, shard {})", .0.stream, .0.shard)]
     UnknownShard(ShardKey),
+    /// The shard was closed (`close_shard`); its counters are final.
+    #[error("closed shard (stream {}, shard {})", .0.stream, .0.shard)]
+    ShardClosed(ShardKey),
     /// Persisted bytes are not what this code wrote; recovery stops rather than guess.
     #[error("corrupt record log: {0}")]
     Corrupt(String),
@@ -39,6 +42,7 @@ impl LogError {
             LogError::Io(e) => LogError::Io(std::io::Error::new(e.kind(), e.to_string())),
             LogError::Poisoned => LogError::Poisoned,
             LogError::UnknownShard(k) => LogError::UnknownShard(*k),
+            LogError::ShardClosed(k) => LogError::ShardClosed(*k),
             LogError::Corrupt(m) => LogError::Corrupt(m.clone()),
             LogError::ShuttingDown => LogError::ShuttingDown,
             LogError::RecordTooLarge(m) => LogError::RecordTooLarge(m.clone()),

@@ -107,8 +107,14 @@ impl Log {
     /// a shard's counter never goes down. Durable before it returns, whatever the durability
     /// mode. Blocks briefly on the writer thread.
     pub fn register_shard(&self, shard: ShardKey, start_counter: u64) -> Result<(), LogError> {
+        self.register_shards(&[(shard, start_counter)])
+    }
+
+    /// [`Log::register_shard`] for many shards at once: one trip to the writer thread (and
+    /// one sync) for all of them, which is what makes creating a 1,000-shard stream quick.
+    pub fn register_shards(&self, shards: &[(ShardKey, u64)]) -> Result<(), LogError> {
         let shared = self.shared();
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let mut replies = Vec::new();
         {
             let mut q = lock(&shared.queue);
             if q.poisoned {
@@ -117,32 +123,53 @@ impl Log {
             if q.closing {
                 return Err(LogError::ShuttingDown);
             }
-            match q.shards.get_mut(&shard) {
-                Some(a) if a.next_counter >= start_counter => return Ok(()),
-                Some(a) => a.next_counter = start_counter,
-                None => {
-                    q.shards.insert(
-                        shard,
-                        Assign {
-                            next_counter: start_counter,
-                            last_arrival: None,
-                        },
-                    );
+            for &(shard, start_counter) in shards {
+                match q.shards.get_mut(&shard) {
+                    Some(a) if a.next_counter >= start_counter => continue,
+                    Some(a) => a.next_counter = start_counter,
+                    None => {
+                        q.shards.insert(
+                            shard,
+                            Assign {
+                                next_counter: start_counter,
+                                last_arrival: None,
+                                closed: false,
+                            },
+                        );
+                    }
                 }
+                // Queued under the same lock as the counter change, so the registration
+                // reaches the journal before any record that used it.
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                let done = Box::new(move |r| {
+                    let _ = tx.send(r);
+                });
+                q.jobs.push(Job::Register {
+                    shard,
+                    start_counter,
+                    done,
+                });
+                replies.push(rx);
             }
-            // Queued under the same lock as the counter change, so the registration reaches
-            // the journal before any record that used it.
-            let done = Box::new(move |r| {
-                let _ = tx.send(r);
-            });
-            q.jobs.push(Job::Register {
-                shard,
-                start_counter,
-                done,
-            });
             shared.wake_writer.notify_one();
         }
-        rx.recv().unwrap_or(Err(LogError::ShuttingDown))
+        for rx in replies {
+            rx.recv().unwrap_or(Err(LogError::ShuttingDown))?;
+        }
+        Ok(())
+    }
+
+    /// Refuses further appends to `shard` (they fail with [`LogError::ShardClosed`]) and
+    /// returns the counter after its last record: every record the shard will ever hold has
+    /// a lower one, though the latest of them may still be on their way to the disk.
+    pub fn close_shard(&self, shard: ShardKey) -> Result<u64, LogError> {
+        let mut q = lock(&self.shared().queue);
+        let assign = q
+            .shards
+            .get_mut(&shard)
+            .ok_or(LogError::UnknownShard(shard))?;
+        assign.closed = true;
+        Ok(assign.next_counter)
     }
 
     /// Sets how long a stream's records are kept. Not persisted: callers set it on every start.

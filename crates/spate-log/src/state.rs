@@ -73,6 +73,9 @@ impl Job {
 pub(crate) struct Assign {
     pub next_counter: u64,
     pub last_arrival: Option<i64>,
+    /// Set by `close_shard`: appends are refused, so the shard's last counter is final.
+    /// Not persisted; the caller closes its closed shards again on every start.
+    pub closed: bool,
 }
 
 /// Everything behind the one queue mutex.

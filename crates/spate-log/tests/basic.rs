@@ -377,3 +377,34 @@ fn interval_and_none_modes_ack_without_a_sync_per_group() {
     );
     assert_eq!(read_all(&log, A).len(), 1);
 }
+
+#[tokio::test]
+async fn closed_shards_refuse_appends_and_report_their_end() {
+    let log = Log::open(LogConfig::default()).unwrap();
+    let a = ShardKey {
+        stream: 1,
+        shard: 0,
+    };
+    let b = ShardKey {
+        stream: 1,
+        shard: 1,
+    };
+    log.register_shards(&[(a, 0), (b, 10)]).unwrap();
+    let rec = |shard| spate_log::NewRecord {
+        shard,
+        partition_key: "k".into(),
+        data: bytes::Bytes::from_static(b"x"),
+    };
+    log.append(vec![rec(a), rec(a)]).await.unwrap();
+    assert_eq!(log.close_shard(a).unwrap(), 2);
+    assert!(matches!(
+        log.append(vec![rec(a)]).await,
+        Err(LogError::ShardClosed(_))
+    ));
+    // Other shards are untouched, and the closed shard stays readable.
+    assert_eq!(log.append(vec![rec(b)]).await.unwrap()[0].counter, 10);
+    assert_eq!(
+        log.read(a, 0, i64::MIN, 10, 1 << 20).unwrap().records.len(),
+        2
+    );
+}

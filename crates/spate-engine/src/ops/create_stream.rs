@@ -137,7 +137,7 @@ impl Engine {
             trimmed_before_ms: None,
         };
         // Shards are registered with the log before the stream is visible anywhere.
-        self.attach(&record)?;
+        self.attach_async(&record).await?;
         self.inner.meta.put_stream(&record)?;
         self.registry_mut()
             .insert(Arc::new(Stream::new(record.clone())));

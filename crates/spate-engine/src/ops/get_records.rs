@@ -163,7 +163,12 @@ impl Engine {
             })
             .collect();
         // A closed shard read to its end has no next iterator, only its children.
-        if shard.closed_ms.is_some() && caught_up {
+        // A closed shard is read to its end once the position passes its final counter; a
+        // record still on its way to the disk holds the end back until it is readable.
+        let ended = self
+            .shard_end(key)
+            .is_some_and(|end| batch.next_counter >= end);
+        if ended {
             let children = views::child_shards(&stream.read().record, shard.index);
             return Ok(Output {
                 records,

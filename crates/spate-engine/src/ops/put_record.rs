@@ -7,7 +7,7 @@ use spate_types::{SequenceNumber, parse_hash_key, partition_key_hash, shard_id};
 
 use crate::engine::{Engine, RequestContext};
 use crate::error::{ApiError, ApiResult};
-use crate::registry::{Route, StreamState};
+use crate::registry::{Route, Stream, StreamState};
 use crate::shapes::Blob;
 use crate::views::sequence_number;
 
@@ -93,23 +93,103 @@ pub(crate) fn append_error(error: LogError, stream: &str, account: &str) -> ApiE
     }
 }
 
+/// A record as a put operation received it.
+pub(crate) struct RecordInput {
+    pub data: Blob,
+    pub partition_key: Option<String>,
+    pub explicit_hash_key: Option<String>,
+}
+
+/// Where a written record went.
+pub(crate) struct Written {
+    pub shard_id: String,
+    pub sequence_number: String,
+}
+
+/// Routing can race with a reshard closing the shard a record was routed to; the log then
+/// refuses it and routing is simply done again. Two retries cover back-to-back reshards.
+const ROUTING_ATTEMPTS: usize = 3;
+
 impl Engine {
+    /// Validates, routes and durably appends records as one group, in order. `member_path`
+    /// gives each record's path in validation messages.
+    pub(crate) async fn write_records(
+        &self,
+        stream: &Stream,
+        records: Vec<RecordInput>,
+        member_path: impl Fn(usize) -> String,
+        total_limit: Option<usize>,
+    ) -> ApiResult<Vec<Written>> {
+        for attempt in 1..=ROUTING_ATTEMPTS {
+            let routes = {
+                let state = stream.read();
+                Engine::require_readable(&state.record)?;
+                let mut total = 0usize;
+                let mut routes = Vec::with_capacity(records.len());
+                for (i, record) in records.iter().enumerate() {
+                    total +=
+                        record.data.0.len() + record.partition_key.as_ref().map_or(0, String::len);
+                    routes.push(route_record(
+                        &state,
+                        &member_path(i),
+                        &record.data,
+                        record.partition_key.as_deref(),
+                        record.explicit_hash_key.as_deref(),
+                    )?);
+                }
+                if let Some(limit) = total_limit.filter(|limit| total > *limit) {
+                    return Err(ApiError::invalid_argument(format!(
+                        "Records size {total} exceeds the PutRecords limit of {limit} bytes (data plus partition keys)."
+                    )));
+                }
+                routes
+            };
+            let batch = records
+                .iter()
+                .zip(&routes)
+                .map(|(record, route)| NewRecord {
+                    shard: ShardKey {
+                        stream: stream.uid,
+                        shard: route.shard_index,
+                    },
+                    partition_key: record.partition_key.clone().unwrap_or_default(),
+                    data: record.data.0.clone(),
+                })
+                .collect();
+            match self.inner.log.append(batch).await {
+                Ok(appended) => {
+                    return Ok(routes
+                        .iter()
+                        .zip(appended)
+                        .map(|(route, appended)| Written {
+                            shard_id: shard_id(route.shard_index),
+                            sequence_number: sequence_number(
+                                route.shard_created_secs as i64 * 1000,
+                                route.shard_index,
+                                appended.counter,
+                                appended.arrival_ms,
+                            ),
+                        })
+                        .collect());
+                }
+                Err(LogError::ShardClosed(_)) if attempt < ROUTING_ATTEMPTS => continue,
+                Err(error) => {
+                    return Err(append_error(error, &stream.key.name, &stream.key.account));
+                }
+            }
+        }
+        Err(ApiError::internal("routing kept racing with resharding"))
+    }
+
     pub async fn put_record(&self, ctx: &RequestContext, input: Input) -> ApiResult<Output> {
         let stream = self.resolve(
             ctx,
             input.stream_name.as_deref(),
             input.stream_arn.as_deref(),
         )?;
-        let (route, encryption_type) = {
+        let encryption_type = {
             let state = stream.read();
             Engine::require_readable(&state.record)?;
-            let route = route_record(
-                &state,
-                "",
-                &input.data,
-                input.partition_key.as_deref(),
-                input.explicit_hash_key.as_deref(),
-            )?;
             if let Some(text) = input.sequence_number_for_ordering.as_deref()
                 && SequenceNumber::parse(text).is_none()
             {
@@ -118,37 +198,36 @@ impl Engine {
                     state.record.name, state.record.account
                 )));
             }
-            (route, state.record.encryption_type.clone())
+            state.record.encryption_type.clone()
+        };
+        let record = RecordInput {
+            data: input.data,
+            partition_key: input.partition_key,
+            explicit_hash_key: input.explicit_hash_key,
         };
         if input.dry_run == Some(true) {
+            // Validate the record as a real put would, then stop.
+            let state = stream.read();
+            route_record(
+                &state,
+                "",
+                &record.data,
+                record.partition_key.as_deref(),
+                record.explicit_hash_key.as_deref(),
+            )?;
             return Err(ApiError::dry_run());
         }
         // Counters only grow, so every number this shard handed out before, including a
         // valid SequenceNumberForOrdering, is below the one this record gets.
-        let appended = self
-            .inner
-            .log
-            .append(vec![NewRecord {
-                shard: ShardKey {
-                    stream: stream.uid,
-                    shard: route.shard_index,
-                },
-                partition_key: input.partition_key.unwrap_or_default(),
-                data: input.data.0,
-            }])
-            .await
-            .map_err(|e| append_error(e, &stream.key.name, &stream.key.account))?;
-        let appended = appended
-            .first()
+        let mut written = self
+            .write_records(&stream, vec![record], |_| String::new(), None)
+            .await?;
+        let written = written
+            .pop()
             .ok_or_else(|| ApiError::internal("log acknowledged no record"))?;
         Ok(Output {
-            shard_id: shard_id(route.shard_index),
-            sequence_number: sequence_number(
-                route.shard_created_secs as i64 * 1000,
-                route.shard_index,
-                appended.counter,
-                appended.arrival_ms,
-            ),
+            shard_id: written.shard_id,
+            sequence_number: written.sequence_number,
             encryption_type,
         })
     }

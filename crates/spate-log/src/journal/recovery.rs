@@ -181,6 +181,7 @@ pub(crate) fn recover(shared: &Arc<Shared>) -> Result<Writer, LogError> {
                 Assign {
                     next_counter: st.committed_next,
                     last_arrival: st.last_arrival,
+                    closed: false,
                 },
             );
         }
