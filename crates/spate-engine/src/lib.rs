@@ -15,6 +15,7 @@ mod engine;
 pub mod error;
 pub mod ops;
 mod registry;
+mod reshard;
 pub mod shapes;
 pub mod tokens;
 mod views;

@@ -47,6 +47,11 @@ pub async fn dispatch(
         Operation::TagResource => call!(tag_resource),
         Operation::UntagResource => call!(untag_resource),
         Operation::ListTagsForResource => call!(list_tags_for_resource),
+        Operation::SplitShard => call!(split_shard),
+        Operation::MergeShards => call!(merge_shards),
+        Operation::UpdateShardCount => call!(update_shard_count),
+        Operation::UpdateStreamMode => call!(update_stream_mode),
+        Operation::UpdateMaxRecordSize => call!(update_max_record_size),
         Operation::DescribeLimits => output(engine.describe_limits(ctx).await?),
         other => Err(ApiError::new(
             ErrorKind::UnknownOperation,

@@ -394,10 +394,9 @@ async fn tags_retention_limits_and_arns() {
         .await;
     assert_eq!(code(invalid_name), "ValidationException");
     let unsupported = client
-        .split_shard()
-        .stream_name("tagged")
-        .shard_to_split("shardId-000000000000")
-        .new_starting_hash_key("1")
+        .register_stream_consumer()
+        .stream_arn(arn)
+        .consumer_name("later")
         .send()
         .await;
     assert_eq!(code(unsupported), "UnknownOperationException");
