@@ -21,6 +21,8 @@ pub struct EngineConfig {
     /// Length of one retention "hour" (AWS: an hour). Shortened only by tests, so retention
     /// can be tested without waiting a day.
     pub retention_hour: Duration,
+    /// When on-demand streams split their hot shards.
+    pub on_demand_scaling: crate::autoscale::OnDemandScaling,
 }
 
 impl Default for EngineConfig {
@@ -35,6 +37,7 @@ impl Default for EngineConfig {
             update_stream_delay: Duration::ZERO,
             iterator_ttl: Duration::from_secs(300),
             retention_hour: Duration::from_secs(3_600),
+            on_demand_scaling: Default::default(),
         }
     }
 }

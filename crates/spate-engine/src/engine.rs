@@ -72,6 +72,7 @@ impl Engine {
                 engine.schedule_transition(record.uid, due);
             }
         }
+        engine.start_on_demand_scaling();
         Ok(engine)
     }
 

@@ -9,6 +9,7 @@
 //! tokens; [`shapes`] the blob and timestamp forms; [`views`] the shard and stream shapes
 //! that several operations return.
 
+pub mod autoscale;
 pub mod clock;
 pub mod config;
 mod engine;
@@ -20,6 +21,7 @@ pub mod shapes;
 pub mod tokens;
 mod views;
 
+pub use autoscale::OnDemandScaling;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::EngineConfig;
 pub use engine::{Engine, RequestContext};

@@ -77,6 +77,8 @@ pub struct Stream {
     /// Readers (every data-plane call) share it; control-plane changes replace the record
     /// under the engine's control mutex, so writers never wait on each other here.
     state: RwLock<StreamState>,
+    /// Recent writes per shard, which on-demand scaling reads.
+    pub(crate) write_load: crate::autoscale::WriteLoad,
 }
 
 impl Stream {
@@ -85,6 +87,7 @@ impl Stream {
             uid: record.uid,
             key: StreamKey::of(&record),
             state: RwLock::new(StreamState::new(record)),
+            write_load: Default::default(),
         }
     }
 
@@ -133,6 +136,10 @@ impl Registry {
 
     pub fn get_uid(&self, uid: u64) -> Option<Arc<Stream>> {
         self.by_uid.get(&uid).cloned()
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &Arc<Stream>> {
+        self.by_uid.values()
     }
 
     /// Streams of one account and region.

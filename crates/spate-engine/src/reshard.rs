@@ -131,6 +131,24 @@ impl Engine {
         stream: &Stream,
         plan: impl FnOnce(&mut StreamRecord, i64) -> ApiResult<R>,
     ) -> ApiResult<R> {
+        self.reshard_with(stream, true, plan).await
+    }
+
+    /// A reshard the service makes by itself (on-demand scaling): the stream stays ACTIVE.
+    pub(crate) async fn reshard_quietly<R>(
+        &self,
+        stream: &Stream,
+        plan: impl FnOnce(&mut StreamRecord, i64) -> ApiResult<R>,
+    ) -> ApiResult<R> {
+        self.reshard_with(stream, false, plan).await
+    }
+
+    async fn reshard_with<R>(
+        &self,
+        stream: &Stream,
+        mark_updating: bool,
+        plan: impl FnOnce(&mut StreamRecord, i64) -> ApiResult<R>,
+    ) -> ApiResult<R> {
         let _control = self.inner.control.lock().await;
         if self.registry().get_uid(stream.uid).is_none() {
             return Err(ApiError::stream_not_found(
@@ -143,7 +161,7 @@ impl Engine {
         let now = self.now_ms();
         let result = plan(&mut record, now)?;
         let delay = self.inner.config.update_stream_delay.as_millis() as i64;
-        if delay > 0 {
+        if mark_updating && delay > 0 {
             record.status = StreamStatus::Updating;
             record.status_due_ms = Some(now + delay);
         }

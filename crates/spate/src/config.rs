@@ -72,6 +72,19 @@ pub struct ServeArgs {
     #[arg(long, hide = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retention_hour_ms: Option<u64>,
+    /// How often on-demand streams' write rates are checked for scaling out (0: never).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_demand_scale_interval_ms: Option<u64>,
+    /// Per-shard write rate, in bytes per second, above which an on-demand stream splits
+    /// the shard once it has lasted two checks.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_demand_shard_write_bytes: Option<u64>,
+    /// Per-shard write rate, in records per second, with the same role.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_demand_shard_write_records: Option<u64>,
     /// Test only: how often expired records are swept from disk.
     #[arg(long, hide = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -99,6 +112,9 @@ const SETTINGS: &[&str] = &[
     "retention_hour_ms",
     "retention_sweep_ms",
     "segment_bytes",
+    "on_demand_scale_interval_ms",
+    "on_demand_shard_write_bytes",
+    "on_demand_shard_write_records",
 ];
 
 /// The resolved settings.
@@ -120,6 +136,9 @@ pub struct Settings {
     pub retention_hour_ms: u64,
     pub retention_sweep_ms: u64,
     pub segment_bytes: u64,
+    pub on_demand_scale_interval_ms: u64,
+    pub on_demand_shard_write_bytes: u64,
+    pub on_demand_shard_write_records: u64,
 }
 
 impl Default for Settings {
@@ -140,6 +159,9 @@ impl Default for Settings {
             retention_hour_ms: 3_600_000,
             retention_sweep_ms: 60_000,
             segment_bytes: 64 << 20,
+            on_demand_scale_interval_ms: 30_000,
+            on_demand_shard_write_bytes: 1 << 20,
+            on_demand_shard_write_records: 1_000,
         }
     }
 }

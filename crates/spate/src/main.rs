@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use spate_engine::{Engine, EngineConfig, SystemClock};
+use spate_engine::{Engine, EngineConfig, OnDemandScaling, SystemClock};
 use spate_log::{Log, LogConfig};
 use spate_meta::{MetaStore, RedbStore};
 use spate_server::Server;
@@ -81,6 +81,12 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             update_stream_delay: Duration::from_millis(settings.update_stream_ms),
             iterator_ttl: Duration::from_millis(settings.iterator_ttl_ms),
             retention_hour: Duration::from_millis(settings.retention_hour_ms),
+            on_demand_scaling: OnDemandScaling {
+                interval: Duration::from_millis(settings.on_demand_scale_interval_ms),
+                shard_bytes_per_sec: settings.on_demand_shard_write_bytes,
+                shard_records_per_sec: settings.on_demand_shard_write_records,
+                ..OnDemandScaling::default()
+            },
             ..EngineConfig::default()
         },
         meta,

@@ -502,3 +502,83 @@ async fn a_crash_while_updating_leaves_a_consistent_stream() {
         }
     }
 }
+
+#[tokio::test]
+async fn on_demand_streams_split_their_hot_shards() {
+    let spate = Spate::start(&[
+        "--in-memory",
+        "--on-demand-scale-interval-ms",
+        "100",
+        "--on-demand-shard-write-records",
+        "20",
+    ]);
+    let client = spate.client();
+    client
+        .create_stream()
+        .stream_name("hot")
+        .stream_mode_details(
+            StreamModeDetails::builder()
+                .stream_mode(StreamMode::OnDemand)
+                .build()
+                .expect("mode"),
+        )
+        .send()
+        .await
+        .expect("create");
+    let (hot_shard, _) = put(&client, "hot", "hot-key", b"x").await;
+    // Far above 20 records/s on one shard, until the service splits it (bounded by the
+    // deadline in `eventually`).
+    eventually(Duration::from_secs(30), || async {
+        let entries = (0..50)
+            .map(|_| {
+                aws_sdk_kinesis::types::PutRecordsRequestEntry::builder()
+                    .partition_key("hot-key")
+                    .data(Blob::new(b"x".to_vec()))
+                    .build()
+                    .expect("entry")
+            })
+            .collect();
+        client
+            .put_records()
+            .stream_name("hot")
+            .set_records(Some(entries))
+            .send()
+            .await
+            .expect("put");
+        let all = shards(&client, "hot").await;
+        (open(&all).len() > 4).then_some(())
+    })
+    .await;
+    let all = shards(&client, "hot").await;
+    let parent = all
+        .iter()
+        .find(|s| s.shard_id() == hot_shard)
+        .expect("hot shard listed");
+    assert!(
+        parent
+            .sequence_number_range()
+            .and_then(|r| r.ending_sequence_number())
+            .is_some(),
+        "the hot shard was split"
+    );
+    let children: Vec<_> = all
+        .iter()
+        .filter(|s| s.parent_shard_id() == Some(hot_shard.as_str()))
+        .collect();
+    assert_eq!(children.len(), 2);
+    // Cold shards were left alone, and the stream stayed ACTIVE throughout.
+    assert!(all.iter().filter(|s| s.parent_shard_id().is_none()).count() == 4);
+    let summary = client
+        .describe_stream_summary()
+        .stream_name("hot")
+        .send()
+        .await
+        .expect("summary");
+    assert_eq!(
+        summary
+            .stream_description_summary()
+            .expect("s")
+            .stream_status(),
+        &StreamStatus::Active
+    );
+}

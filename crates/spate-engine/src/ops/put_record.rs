@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use spate_log::{LogError, NewRecord, ShardKey};
+use spate_meta::StreamMode;
 use spate_types::{SequenceNumber, parse_hash_key, partition_key_hash, shard_id};
 
 use crate::engine::{Engine, RequestContext};
@@ -158,6 +159,13 @@ impl Engine {
                 .collect();
             match self.inner.log.append(batch).await {
                 Ok(appended) => {
+                    if stream.read().record.mode == StreamMode::OnDemand {
+                        for (record, route) in records.iter().zip(&routes) {
+                            let bytes = record.data.0.len()
+                                + record.partition_key.as_ref().map_or(0, String::len);
+                            stream.write_load.record(route.shard_index, bytes as u64);
+                        }
+                    }
                     return Ok(routes
                         .iter()
                         .zip(appended)
