@@ -23,6 +23,10 @@ pub struct EngineConfig {
     pub retention_hour: Duration,
     /// When on-demand streams split their hot shards.
     pub on_demand_scaling: crate::autoscale::OnDemandScaling,
+    /// Where AWS's throughput and control-plane rate limits are enforced (nowhere by default).
+    pub limits: crate::limits::LimitsConfig,
+    /// Faults injected from the start (the server's admin endpoint can replace them).
+    pub faults: crate::faults::FaultRules,
 }
 
 impl Default for EngineConfig {
@@ -38,6 +42,8 @@ impl Default for EngineConfig {
             iterator_ttl: Duration::from_secs(300),
             retention_hour: Duration::from_secs(3_600),
             on_demand_scaling: Default::default(),
+            limits: Default::default(),
+            faults: Default::default(),
         }
     }
 }

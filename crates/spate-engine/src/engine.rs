@@ -40,6 +40,10 @@ pub(crate) struct Inner {
     /// Where each closed shard ends (the log's counter after its last record). Rebuilt on
     /// every start, when the log's recovered counters are final.
     shard_ends: std::sync::Mutex<std::collections::HashMap<ShardKey, u64>>,
+    /// Throughput and rate budgets, consulted only where limits are enforced.
+    pub limits: crate::limits::Limits,
+    /// Injected faults, replaceable at run time.
+    pub faults: crate::faults::Faults,
 }
 
 impl Engine {
@@ -54,7 +58,6 @@ impl Engine {
         let key = meta.secret("token-key", &mut || rand::random::<[u8; 32]>().to_vec())?;
         let engine = Engine {
             inner: Arc::new(Inner {
-                config,
                 clock,
                 meta: meta.clone(),
                 log,
@@ -62,6 +65,9 @@ impl Engine {
                 registry: RwLock::new(Registry::default()),
                 control: tokio::sync::Mutex::new(()),
                 shard_ends: std::sync::Mutex::default(),
+                limits: crate::limits::Limits::new(config.limits.clone()),
+                faults: crate::faults::Faults::new(config.faults.clone()),
+                config,
             }),
         };
         for record in meta.load_streams()? {
@@ -123,20 +129,8 @@ impl Engine {
     /// thread: async callers go through [`Engine::attach_async`].
     pub(crate) fn attach(&self, record: &StreamRecord) -> ApiResult<()> {
         let log = &self.inner.log;
-        let shards: Vec<_> = record
-            .shards
-            .iter()
-            .map(|s| {
-                (
-                    ShardKey {
-                        stream: record.uid,
-                        shard: s.index,
-                    },
-                    s.start_counter,
-                )
-            })
-            .collect();
-        log.register_shards(&shards).map_err(ApiError::internal)?;
+        log.register_shards(&log_shards(record, |_| true))
+            .map_err(ApiError::internal)?;
         for shard in record.shards.iter().filter(|s| s.closed_ms.is_some()) {
             self.close_in_log(ShardKey {
                 stream: record.uid,
@@ -154,6 +148,15 @@ impl Engine {
         tokio::task::spawn_blocking(move || engine.attach(&record))
             .await
             .map_err(ApiError::internal)?
+    }
+
+    /// Registers shards with the record log from async code (it blocks on the writer).
+    pub(crate) async fn register_in_log(&self, shards: Vec<(ShardKey, u64)>) -> ApiResult<()> {
+        let log = self.inner.log.clone();
+        tokio::task::spawn_blocking(move || log.register_shards(&shards))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)
     }
 
     /// Stops appends to a shard and remembers its final counter, for end-of-shard reads.
@@ -322,4 +325,25 @@ impl Engine {
     pub(crate) fn stream_arn(record: &StreamRecord) -> String {
         StreamArn::new(&record.region, &record.account, &record.name).to_string()
     }
+}
+
+/// The record-log keys and start counters of a stream's shards that `keep` selects.
+pub(crate) fn log_shards(
+    record: &StreamRecord,
+    keep: impl Fn(&spate_meta::ShardRecord) -> bool,
+) -> Vec<(ShardKey, u64)> {
+    record
+        .shards
+        .iter()
+        .filter(|s| keep(s))
+        .map(|s| {
+            (
+                ShardKey {
+                    stream: record.uid,
+                    shard: s.index,
+                },
+                s.start_counter,
+            )
+        })
+        .collect()
 }

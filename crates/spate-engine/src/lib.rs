@@ -7,13 +7,16 @@
 //! [`Engine`] and its shared machinery (stream lookup, control-plane mutation, lifecycle
 //! transitions); [`registry`] the live stream table; [`tokens`] iterators and pagination
 //! tokens; [`shapes`] the blob and timestamp forms; [`views`] the shard and stream shapes
-//! that several operations return.
+//! that several operations return; [`limits`] AWS's throughput and rate limits, where they
+//! are enforced; [`faults`] failures and latency injected for people testing their clients.
 
 pub mod autoscale;
 pub mod clock;
 pub mod config;
 mod engine;
 pub mod error;
+pub mod faults;
+pub mod limits;
 pub mod ops;
 mod registry;
 mod reshard;
@@ -26,3 +29,5 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::EngineConfig;
 pub use engine::{Engine, RequestContext};
 pub use error::{ApiError, ApiResult, ErrorKind};
+pub use faults::{FaultRule, FaultRules, Faults};
+pub use limits::LimitsConfig;

@@ -13,7 +13,7 @@ use spate_log::ShardKey;
 use spate_meta::{ShardRecord, StreamRecord, StreamStatus};
 use spate_types::HashKeyRange;
 
-use crate::engine::Engine;
+use crate::engine::{Engine, log_shards};
 use crate::error::{ApiError, ApiResult};
 use crate::registry::Stream;
 
@@ -171,25 +171,8 @@ impl Engine {
             .filter(|s| s.closed_ms.is_none())
             .map(|s| s.index)
             .collect();
-        let new_shards: Vec<(ShardKey, u64)> = record
-            .shards
-            .iter()
-            .filter(|s| s.index >= before.next_shard_index)
-            .map(|s| {
-                (
-                    ShardKey {
-                        stream: record.uid,
-                        shard: s.index,
-                    },
-                    s.start_counter,
-                )
-            })
-            .collect();
-        let log = self.inner.log.clone();
-        tokio::task::spawn_blocking(move || log.register_shards(&new_shards))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)?;
+        let new_shards = log_shards(&record, |s| s.index >= before.next_shard_index);
+        self.register_in_log(new_shards).await?;
         self.inner.meta.put_stream(&record)?;
         let closed: Vec<u32> = record
             .shards

@@ -6,11 +6,14 @@
 //! shutdown; [`request`] checks the framework-level rules (method, content type, target,
 //! authorization header, body size) and answers errors the way AWS's front end does;
 //! [`dispatch`] maps each operation to its engine method; [`response`] decides HTTP status
-//! and headers for every reply in one place.
+//! and headers for every reply in one place; [`admin`] serves `/_spate/` (fault rules) when
+//! enabled.
 
+mod admin;
 mod dispatch;
 mod listener;
 mod request;
 mod response;
 
+pub use admin::check_fault_rules;
 pub use listener::{Server, ServerHandle};

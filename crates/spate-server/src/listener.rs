@@ -18,8 +18,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::dispatch::dispatch;
-use crate::request;
 use crate::response::{self, Reply};
+use crate::{admin, request};
 
 /// How long shutdown waits for in-flight requests before giving up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -31,6 +31,9 @@ const MAX_CONCURRENT_STREAMS: u32 = 1_000;
 pub struct Server {
     listener: TcpListener,
     engine: Engine,
+    /// Whether `/_spate/` serves the admin endpoint (off: it is not part of Kinesis, and
+    /// anyone who can reach the port could use it).
+    admin: bool,
 }
 
 /// A server running on a background task, for tests and embedding.
@@ -53,7 +56,14 @@ impl Server {
         Ok(Server {
             listener: TcpListener::bind(addr).await?,
             engine,
+            admin: false,
         })
+    }
+
+    /// Serves the admin endpoint under `/_spate/` too (see the `admin` module).
+    pub fn with_admin(mut self, enabled: bool) -> Server {
+        self.admin = enabled;
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -75,6 +85,7 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let graceful = GracefulShutdown::new();
         let engine = Arc::new(self.engine);
+        let admin = self.admin;
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -96,7 +107,7 @@ impl Server {
                         builder.http2().max_concurrent_streams(MAX_CONCURRENT_STREAMS);
                         let service = service_fn(move |request| {
                             let engine = engine.clone();
-                            async move { Ok::<_, Infallible>(handle(&engine, request).await) }
+                            async move { Ok::<_, Infallible>(handle(&engine, admin, request).await) }
                         });
                         let connection = builder.serve_connection(TokioIo::new(tcp), service);
                         if let Err(error) = watcher.watch(connection).await {
@@ -120,8 +131,11 @@ impl Server {
     }
 }
 
-async fn handle(engine: &Engine, request: Request<Incoming>) -> Reply {
+async fn handle(engine: &Engine, admin: bool, request: Request<Incoming>) -> Reply {
     let request_id = response::request_id();
+    if admin && request.uri().path().starts_with(admin::PREFIX) {
+        return admin::handle(engine, request, &request_id).await;
+    }
     let (codec, operation) = match request::check(&request, &request_id) {
         Ok(request::Checked::Kinesis { codec, operation }) => (codec, operation),
         Ok(request::Checked::LegacyJson) => {
@@ -141,7 +155,16 @@ async fn handle(engine: &Engine, request: Request<Incoming>) -> Reply {
         Err(error) => return response::wire_error(&request_id, codec, &error),
     };
     let ctx = request::context(engine.config());
-    let result = dispatch(engine, &ctx, operation, input).await;
+    // Injected faults and control-plane rate limits come before the operation, so a refused
+    // call has done nothing.
+    let stream = request::stream_named(&input).map(str::to_owned);
+    let result = match engine
+        .admit(&ctx, operation.name(), stream.as_deref())
+        .await
+    {
+        Ok(()) => dispatch(engine, &ctx, operation, input).await,
+        Err(error) => Err(error),
+    };
     tracing::debug!(
         operation = operation.name(),
         request_id,

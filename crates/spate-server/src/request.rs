@@ -146,3 +146,39 @@ pub fn context(config: &spate_engine::EngineConfig) -> RequestContext {
         region: config.region.clone(),
     }
 }
+
+/// The stream a request names, for rate limits counted per stream and for their messages:
+/// its `StreamName`, else the stream in its `StreamARN`, `ConsumerARN` or `ResourceARN`.
+pub fn stream_named(input: &serde_json::Value) -> Option<&str> {
+    if let Some(name) = input.get("StreamName").and_then(|v| v.as_str()) {
+        return Some(name);
+    }
+    ["StreamARN", "ConsumerARN", "ResourceARN"]
+        .iter()
+        .filter_map(|member| input.get(member)?.as_str())
+        .find_map(|arn| {
+            let (_, rest) = arn.split_once(":stream/")?;
+            rest.split('/').next().filter(|name| !name.is_empty())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::stream_named;
+
+    #[test]
+    fn finds_the_stream_a_request_names() {
+        let arn = "arn:aws:kinesis:us-east-1:000000000000:stream/s1";
+        assert_eq!(stream_named(&json!({"StreamName": "s0"})), Some("s0"));
+        assert_eq!(stream_named(&json!({"StreamARN": arn})), Some("s1"));
+        let consumer = format!("{arn}/consumer/c:1700000000");
+        assert_eq!(stream_named(&json!({"ConsumerARN": consumer})), Some("s1"));
+        assert_eq!(stream_named(&json!({"NextToken": "t"})), None);
+        assert_eq!(
+            stream_named(&json!({"ResourceARN": "arn:aws:kinesis:r:1:stream/"})),
+            None
+        );
+    }
+}

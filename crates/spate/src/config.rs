@@ -1,6 +1,7 @@
 //! `spate serve` settings, layered: defaults < TOML file (`--config`) < `SPATE_*`
 //! environment variables < command-line flags. Errors name the layer that was wrong.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use clap::Args;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+use spate_engine::FaultRules;
 
 /// Flags of `spate serve`. Every one is optional here so that an absent flag does not mask a
 /// value from the file or the environment; defaults live in [`Settings::default`].
@@ -52,6 +54,20 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard_limit: Option<u32>,
+    /// On-demand streams allowed per account and region.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_demand_stream_limit: Option<u32>,
+    /// Enforce AWS's limits: per-shard write and read throughput, control-plane rates and
+    /// UpdateShardCount's daily quota (see docs/operations.md). `[stream_limits.NAME]` in
+    /// the config file turns them on or off for one stream.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub enforce_limits: bool,
+    /// Serve the admin endpoint (fault injection rules) under /_spate/ on the same port.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub admin: bool,
     /// How long a new stream stays CREATING.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -105,6 +121,11 @@ const SETTINGS: &[&str] = &[
     "durability",
     "fsync_interval_ms",
     "shard_limit",
+    "on_demand_stream_limit",
+    "enforce_limits",
+    "stream_limits",
+    "admin",
+    "faults",
     "create_stream_ms",
     "delete_stream_ms",
     "update_stream_ms",
@@ -116,6 +137,14 @@ const SETTINGS: &[&str] = &[
     "on_demand_shard_write_bytes",
     "on_demand_shard_write_records",
 ];
+
+/// `[stream_limits.NAME]`: whether AWS's per-shard and per-stream limits apply to the
+/// stream NAME, whatever `enforce_limits` says.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamLimits {
+    pub enforce: bool,
+}
 
 /// The resolved settings.
 #[derive(Debug, Deserialize, Serialize)]
@@ -129,6 +158,13 @@ pub struct Settings {
     pub durability: String,
     pub fsync_interval_ms: u64,
     pub shard_limit: u32,
+    pub on_demand_stream_limit: u32,
+    pub enforce_limits: bool,
+    /// Per-stream exceptions to `enforce_limits`, by stream name (config file only).
+    pub stream_limits: BTreeMap<String, StreamLimits>,
+    pub admin: bool,
+    /// Fault injection rules from the start, by operation name or `*` (config file only).
+    pub faults: FaultRules,
     pub create_stream_ms: u64,
     pub delete_stream_ms: u64,
     pub update_stream_ms: u64,
@@ -152,6 +188,11 @@ impl Default for Settings {
             durability: "fsync".to_owned(),
             fsync_interval_ms: 100,
             shard_limit: 20_000,
+            on_demand_stream_limit: 50,
+            enforce_limits: false,
+            stream_limits: BTreeMap::new(),
+            admin: false,
+            faults: FaultRules::new(),
             create_stream_ms: 0,
             delete_stream_ms: 0,
             update_stream_ms: 0,
@@ -178,7 +219,12 @@ impl Settings {
         let settings: Settings = figment
             // Only settings: other SPATE_* variables (SPATE_LOG, a script's SPATE_BIN) are
             // not ours to reject.
-            .merge(Env::prefixed("SPATE_").filter(|key| SETTINGS.contains(&key.as_str())))
+            // The filter sees the name as written (upper case), so compare without case.
+            .merge(Env::prefixed("SPATE_").filter(|key| {
+                SETTINGS
+                    .iter()
+                    .any(|setting| key.as_str().eq_ignore_ascii_case(setting))
+            }))
             .merge(Serialized::defaults(args))
             .extract()
             .context("invalid setting")?;
@@ -194,6 +240,8 @@ impl Settings {
             bail!("region must not be empty");
         }
         self.durability()?;
+        spate_server::check_fault_rules(&self.faults)
+            .map_err(|message| anyhow::anyhow!("faults: {message}"))?;
         Ok(())
     }
 

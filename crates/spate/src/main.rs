@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use spate_engine::{Engine, EngineConfig, OnDemandScaling, SystemClock};
+use spate_engine::{Engine, EngineConfig, LimitsConfig, OnDemandScaling, SystemClock};
 use spate_log::{Log, LogConfig};
 use spate_meta::{MetaStore, RedbStore};
 use spate_server::Server;
@@ -76,6 +76,16 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             region: settings.region.clone(),
             account_id: settings.account_id.clone(),
             shard_limit: settings.shard_limit,
+            on_demand_stream_limit: settings.on_demand_stream_limit,
+            limits: LimitsConfig {
+                enforce: settings.enforce_limits,
+                streams: settings
+                    .stream_limits
+                    .iter()
+                    .map(|(name, limits)| (name.clone(), limits.enforce))
+                    .collect(),
+            },
+            faults: settings.faults.clone(),
             create_stream_delay: Duration::from_millis(settings.create_stream_ms),
             delete_stream_delay: Duration::from_millis(settings.delete_stream_ms),
             update_stream_delay: Duration::from_millis(settings.update_stream_ms),
@@ -87,7 +97,6 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
                 shard_records_per_sec: settings.on_demand_shard_write_records,
                 ..OnDemandScaling::default()
             },
-            ..EngineConfig::default()
         },
         meta,
         log,
@@ -97,7 +106,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     .context("loading streams")?;
     let server = Server::bind(settings.listen, engine)
         .await
-        .with_context(|| format!("listening on {}", settings.listen))?;
+        .with_context(|| format!("listening on {}", settings.listen))?
+        .with_admin(settings.admin);
+    if settings.admin {
+        tracing::info!("admin endpoint enabled under /_spate/");
+    }
     let addr = server.local_addr()?;
     // Tests and scripts read this line to learn the port; it must be the real address.
     println!("listening on http://{addr}");

@@ -120,6 +120,9 @@ impl Engine {
         if input.dry_run == Some(true) {
             return Err(ApiError::dry_run());
         }
+        // Throughput limits, where enforced: the call is admitted now and its response charged
+        // once its size is known.
+        let meter = self.admit_read(&stream, shard.index)?;
         let key = ShardKey {
             stream: stream.uid,
             shard: shard.index,
@@ -138,6 +141,13 @@ impl Engine {
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
+
+        let response_bytes = batch
+            .records
+            .iter()
+            .map(|r| r.data.len() + r.partition_key.len())
+            .sum();
+        self.charge_read(meter.as_deref(), response_bytes);
 
         let caught_up = batch.next_counter >= tip.next_counter;
         let millis_behind_latest = match (caught_up, batch.records.last(), tip.last_arrival_ms) {

@@ -125,6 +125,8 @@ impl Engine {
         if input.dry_run == Some(true) {
             return Err(ApiError::dry_run());
         }
+        // 5 calls a second per shard, where limits are enforced.
+        self.admit_iterator(&stream, shard.index)?;
         let shard_iterator = self.inner.tokens.encode_iterator(IteratorPosition {
             stream_uid: stream.uid,
             shard_index: shard.index,

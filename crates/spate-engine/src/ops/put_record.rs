@@ -8,6 +8,7 @@ use spate_types::{SequenceNumber, parse_hash_key, partition_key_hash, shard_id};
 
 use crate::engine::{Engine, RequestContext};
 use crate::error::{ApiError, ApiResult};
+use crate::faults::{self, Injected};
 use crate::registry::{Route, Stream, StreamState};
 use crate::shapes::Blob;
 use crate::views::sequence_number;
@@ -99,6 +100,15 @@ pub(crate) struct RecordInput {
     pub data: Blob,
     pub partition_key: Option<String>,
     pub explicit_hash_key: Option<String>,
+    /// A failure fault injection decided for this record before the write (PutRecords).
+    pub injected: Option<Injected>,
+}
+
+impl RecordInput {
+    /// What the record costs against its shard's write budget: data plus partition key.
+    fn size(&self) -> usize {
+        self.data.0.len() + self.partition_key.as_ref().map_or(0, String::len)
+    }
 }
 
 /// Where a written record went.
@@ -112,15 +122,17 @@ pub(crate) struct Written {
 const ROUTING_ATTEMPTS: usize = 3;
 
 impl Engine {
-    /// Validates, routes and durably appends records as one group, in order. `member_path`
-    /// gives each record's path in validation messages.
+    /// Validates and routes records, then durably appends, as one group and in order, those
+    /// that injected faults and the shards' throughput limits admit. A record that fails
+    /// validation fails the whole call; a refused one gets its own error, in its place in the
+    /// result. `member_path` gives each record's path in validation messages.
     pub(crate) async fn write_records(
         &self,
         stream: &Stream,
         records: Vec<RecordInput>,
         member_path: impl Fn(usize) -> String,
         total_limit: Option<usize>,
-    ) -> ApiResult<Vec<Written>> {
+    ) -> ApiResult<Vec<Result<Written, ApiError>>> {
         for attempt in 1..=ROUTING_ATTEMPTS {
             let routes = {
                 let state = stream.read();
@@ -128,8 +140,7 @@ impl Engine {
                 let mut total = 0usize;
                 let mut routes = Vec::with_capacity(records.len());
                 for (i, record) in records.iter().enumerate() {
-                    total +=
-                        record.data.0.len() + record.partition_key.as_ref().map_or(0, String::len);
+                    total += record.size();
                     routes.push(route_record(
                         &state,
                         &member_path(i),
@@ -145,9 +156,31 @@ impl Engine {
                 }
                 routes
             };
-            let batch = records
+            // Decided before anything is written, so a refused record is never also stored.
+            let refusals: Vec<Option<ApiError>> = records
                 .iter()
                 .zip(&routes)
+                .map(|(record, route)| match record.injected {
+                    Some(injected) => {
+                        Some(faults::entry_error(injected, route.shard_index, stream))
+                    }
+                    None => self
+                        .admit_write(stream, route.shard_index, record.size())
+                        .err(),
+                })
+                .collect();
+            let admitted = || {
+                records
+                    .iter()
+                    .zip(&routes)
+                    .zip(&refusals)
+                    .filter(|(_, refusal)| refusal.is_none())
+                    .map(|(admitted, _)| admitted)
+            };
+            if admitted().next().is_none() {
+                return Ok(refusals.into_iter().flatten().map(Err).collect());
+            }
+            let batch = admitted()
                 .map(|(record, route)| NewRecord {
                     shard: ShardKey {
                         stream: stream.uid,
@@ -160,25 +193,34 @@ impl Engine {
             match self.inner.log.append(batch).await {
                 Ok(appended) => {
                     if stream.read().record.mode == StreamMode::OnDemand {
-                        for (record, route) in records.iter().zip(&routes) {
-                            let bytes = record.data.0.len()
-                                + record.partition_key.as_ref().map_or(0, String::len);
-                            stream.write_load.record(route.shard_index, bytes as u64);
+                        for (record, route) in admitted() {
+                            stream
+                                .write_load
+                                .record(route.shard_index, record.size() as u64);
                         }
                     }
-                    return Ok(routes
+                    let mut appended = appended.into_iter();
+                    return routes
                         .iter()
-                        .zip(appended)
-                        .map(|(route, appended)| Written {
-                            shard_id: shard_id(route.shard_index),
-                            sequence_number: sequence_number(
-                                route.shard_created_secs as i64 * 1000,
-                                route.shard_index,
-                                appended.counter,
-                                appended.arrival_ms,
-                            ),
+                        .zip(refusals)
+                        .map(|(route, refusal)| {
+                            if let Some(error) = refusal {
+                                return Ok(Err(error));
+                            }
+                            let appended = appended.next().ok_or_else(|| {
+                                ApiError::internal("log acknowledged too few records")
+                            })?;
+                            Ok(Ok(Written {
+                                shard_id: shard_id(route.shard_index),
+                                sequence_number: sequence_number(
+                                    route.shard_created_secs as i64 * 1000,
+                                    route.shard_index,
+                                    appended.counter,
+                                    appended.arrival_ms,
+                                ),
+                            }))
                         })
-                        .collect());
+                        .collect();
                 }
                 Err(LogError::ShardClosed(_)) if attempt < ROUTING_ATTEMPTS => continue,
                 Err(error) => {
@@ -212,6 +254,7 @@ impl Engine {
             data: input.data,
             partition_key: input.partition_key,
             explicit_hash_key: input.explicit_hash_key,
+            injected: None,
         };
         if input.dry_run == Some(true) {
             // Validate the record as a real put would, then stop.
@@ -232,7 +275,7 @@ impl Engine {
             .await?;
         let written = written
             .pop()
-            .ok_or_else(|| ApiError::internal("log acknowledged no record"))?;
+            .ok_or_else(|| ApiError::internal("log acknowledged no record"))??;
         Ok(Output {
             shard_id: written.shard_id,
             sequence_number: written.sequence_number,

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 use spate_types::limits::MAX_PUT_RECORDS_BYTES;
 
 use crate::engine::{Engine, RequestContext};
-use crate::error::{ApiError, ApiResult};
-use crate::ops::put_record::{RecordInput, route_record};
+use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::ops::put_record::{RecordInput, Written, route_record};
 use crate::shapes::Blob;
 
 #[derive(Deserialize, Debug)]
@@ -47,6 +47,33 @@ pub struct ResultEntry {
     pub error_message: Option<String>,
 }
 
+/// One entry's result: where it was written, or why not. AWS sends only two error codes per
+/// entry: a throttled one, and `InternalFailure` (not the exception's name) for the rest.
+fn result_entry(outcome: Result<Written, ApiError>) -> ResultEntry {
+    match outcome {
+        Ok(written) => ResultEntry {
+            sequence_number: Some(written.sequence_number),
+            shard_id: Some(written.shard_id),
+            error_code: None,
+            error_message: None,
+        },
+        Err(error) => ResultEntry {
+            sequence_number: None,
+            shard_id: None,
+            error_code: Some(
+                match error.kind {
+                    ErrorKind::ProvisionedThroughputExceeded => {
+                        "ProvisionedThroughputExceededException"
+                    }
+                    _ => "InternalFailure",
+                }
+                .to_owned(),
+            ),
+            error_message: Some(error.message),
+        },
+    }
+}
+
 impl Engine {
     pub async fn put_records(&self, ctx: &RequestContext, input: Input) -> ApiResult<Output> {
         let stream = self.resolve(
@@ -59,6 +86,11 @@ impl Engine {
             Engine::require_readable(&state.record)?;
             state.record.encryption_type.clone()
         };
+        // Entry faults are drawn now, before any entry is written.
+        let faults = self
+            .faults()
+            .rule_for("PutRecords")
+            .filter(|_| input.dry_run != Some(true));
         let records: Vec<RecordInput> = input
             .records
             .into_iter()
@@ -66,6 +98,7 @@ impl Engine {
                 data: entry.data,
                 partition_key: entry.partition_key,
                 explicit_hash_key: entry.explicit_hash_key,
+                injected: faults.as_ref().and_then(|rule| rule.draw_entry()),
             })
             .collect();
         let member_path = |i: usize| format!("records.{}.member.", i + 1);
@@ -82,20 +115,12 @@ impl Engine {
             }
             return Err(ApiError::dry_run());
         }
-        let written = self
+        let outcomes = self
             .write_records(&stream, records, member_path, Some(MAX_PUT_RECORDS_BYTES))
             .await?;
-        let records = written
-            .into_iter()
-            .map(|w| ResultEntry {
-                sequence_number: Some(w.sequence_number),
-                shard_id: Some(w.shard_id),
-                error_code: None,
-                error_message: None,
-            })
-            .collect();
+        let records: Vec<ResultEntry> = outcomes.into_iter().map(result_entry).collect();
         Ok(Output {
-            failed_record_count: 0,
+            failed_record_count: records.iter().filter(|r| r.error_code.is_some()).count(),
             records,
             encryption_type,
         })

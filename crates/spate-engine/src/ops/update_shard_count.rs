@@ -71,6 +71,8 @@ impl Engine {
                     )));
                 }
                 check_open_shard_limit(record, open_in_account, u64::from(target.saturating_sub(current)), limit)?;
+                // Last: it counts a rescale against the rolling daily quota.
+                self.check_rescale_quota(&stream)?;
                 if target != current {
                     reshard::rescale_uniformly(record, target, now);
                 }

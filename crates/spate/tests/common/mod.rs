@@ -23,10 +23,16 @@ impl Spate {
     /// Starts the binary with `args` after `serve --listen 127.0.0.1:0` and waits (with a
     /// deadline) for it to print its address.
     pub fn start(args: &[&str]) -> Spate {
+        Spate::start_with_env(args, &[])
+    }
+
+    /// [`Spate::start`] with extra environment variables (`SPATE_*` settings).
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Spate {
         let mut child = Command::new(env!("CARGO_BIN_EXE_spate"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .env("SPATE_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -94,13 +100,24 @@ impl Drop for Spate {
 }
 
 pub fn client(addr: SocketAddr) -> Client {
-    let config = aws_sdk_kinesis::Config::builder()
+    Client::from_conf(config(addr).build())
+}
+
+/// A client that reports throttling instead of retrying it (the SDK retries
+/// ProvisionedThroughputExceeded, LimitExceeded and 500s by default).
+pub fn client_without_retries(addr: SocketAddr) -> Client {
+    let config = config(addr)
+        .retry_config(aws_sdk_kinesis::config::retry::RetryConfig::disabled())
+        .build();
+    Client::from_conf(config)
+}
+
+fn config(addr: SocketAddr) -> aws_sdk_kinesis::config::Builder {
+    aws_sdk_kinesis::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "static"))
         .endpoint_url(format!("http://{addr}"))
-        .build();
-    Client::from_conf(config)
 }
 
 /// Polls `check` until it returns `Some`, failing after `timeout`.
