@@ -262,12 +262,15 @@ def test_stream_arn_in_place_of_name(kinesis):
     kinesis.add_tags_to_stream(StreamARN=arn, Tags={"k": "v"})
     assert kinesis.list_tags_for_stream(StreamARN=arn)["Tags"] == [{"Key": "k", "Value": "v"}]
     kinesis.increase_stream_retention_period(StreamARN=arn, RetentionPeriodHours=30)
-    # Streams are keyed by (account, region, name): the same name elsewhere is another stream.
-    for other in (f"arn:aws:kinesis:{REGION}:111111111111:stream/{name}",
-                  f"arn:aws:kinesis:eu-west-1:{ACCOUNT}:stream/{name}"):
+    # Streams are keyed by (account, region, name): the same name elsewhere is another
+    # stream, and another account's streams are out of reach without a resource policy.
+    for other, expected in ((f"arn:aws:kinesis:{REGION}:111111111111:stream/{name}",
+                             "AccessDeniedException"),
+                            (f"arn:aws:kinesis:eu-west-1:{ACCOUNT}:stream/{name}",
+                             "ResourceNotFoundException")):
         with pytest.raises(ClientError) as err:
             kinesis.describe_stream_summary(StreamARN=other)
-        assert error_code(err.value) == "ResourceNotFoundException", other
+        assert error_code(err.value) == expected, other
     kinesis.delete_stream(StreamARN=arn)
     kinesis.get_waiter("stream_not_exists").wait(StreamName=name, WaiterConfig=FAST)
 

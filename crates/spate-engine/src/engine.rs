@@ -201,6 +201,7 @@ impl Engine {
                         "StreamName {name} and StreamARN {arn_text} do not name the same stream."
                     )));
                 }
+                Engine::check_account(ctx, &arn.account, arn_text)?;
                 StreamKey {
                     account: arn.account,
                     region: arn.region,
@@ -221,6 +222,24 @@ impl Engine {
         self.registry()
             .get(&key)
             .ok_or_else(|| ApiError::stream_not_found(&key.name, &key.account))
+    }
+
+    /// Another account's streams are out of reach: no resource policies grant access yet.
+    pub(crate) fn check_account(
+        ctx: &RequestContext,
+        account: &str,
+        resource: &str,
+    ) -> ApiResult<()> {
+        if account == ctx.account {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            ErrorKind::AccessDenied,
+            format!(
+                "User: arn:aws:iam::{}:root is not authorized to access resource {resource} of account {account}.",
+                ctx.account
+            ),
+        ))
     }
 
     /// Applies `change` to a copy of the stream's record, persists it, then publishes it.

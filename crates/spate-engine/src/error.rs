@@ -21,6 +21,8 @@ pub enum ErrorKind {
     MissingAuthenticationToken,
     IncompleteSignature,
     InvalidSignature,
+    UnrecognizedClient,
+    AccessDenied,
     InternalFailure,
 }
 
@@ -41,6 +43,8 @@ impl ErrorKind {
             ErrorKind::MissingAuthenticationToken => "MissingAuthenticationTokenException",
             ErrorKind::IncompleteSignature => "IncompleteSignatureException",
             ErrorKind::InvalidSignature => "InvalidSignatureException",
+            ErrorKind::UnrecognizedClient => "UnrecognizedClientException",
+            ErrorKind::AccessDenied => "AccessDeniedException",
             ErrorKind::InternalFailure => "InternalFailureException",
         }
     }

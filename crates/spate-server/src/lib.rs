@@ -10,10 +10,12 @@
 //! enabled.
 
 mod admin;
+pub mod auth;
 mod dispatch;
 mod listener;
 mod request;
 mod response;
 
 pub use admin::check_fault_rules;
+pub use auth::Authenticator;
 pub use listener::{Server, ServerHandle};

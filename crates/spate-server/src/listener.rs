@@ -17,6 +17,7 @@ use spate_wire::Codec;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::auth::{Authenticator, Head};
 use crate::dispatch::dispatch;
 use crate::response::{self, Reply};
 use crate::{admin, request};
@@ -34,6 +35,14 @@ pub struct Server {
     /// Whether `/_spate/` serves the admin endpoint (off: it is not part of Kinesis, and
     /// anyone who can reach the port could use it).
     admin: bool,
+    auth: Authenticator,
+}
+
+/// What every request handler shares.
+struct Frontend {
+    engine: Engine,
+    admin: bool,
+    auth: Authenticator,
 }
 
 /// A server running on a background task, for tests and embedding.
@@ -57,7 +66,14 @@ impl Server {
             listener: TcpListener::bind(addr).await?,
             engine,
             admin: false,
+            auth: Authenticator::Off,
         })
+    }
+
+    /// Authenticates requests this way (default: signatures unchecked).
+    pub fn with_auth(mut self, auth: Authenticator) -> Server {
+        self.auth = auth;
+        self
     }
 
     /// Serves the admin endpoint under `/_spate/` too (see the `admin` module).
@@ -84,8 +100,11 @@ impl Server {
     /// finish (HTTP/2 clients get a GOAWAY, HTTP/1.1 connections close after their reply).
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let graceful = GracefulShutdown::new();
-        let engine = Arc::new(self.engine);
-        let admin = self.admin;
+        let frontend = Arc::new(Frontend {
+            engine: self.engine,
+            admin: self.admin,
+            auth: self.auth,
+        });
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -100,14 +119,14 @@ impl Server {
                         }
                     };
                     let _ = tcp.set_nodelay(true);
-                    let engine = engine.clone();
+                    let frontend = frontend.clone();
                     let watcher = graceful.watcher();
                     tokio::spawn(async move {
                         let mut builder = auto::Builder::new(TokioExecutor::new());
                         builder.http2().max_concurrent_streams(MAX_CONCURRENT_STREAMS);
                         let service = service_fn(move |request| {
-                            let engine = engine.clone();
-                            async move { Ok::<_, Infallible>(handle(&engine, admin, request).await) }
+                            let frontend = frontend.clone();
+                            async move { Ok::<_, Infallible>(handle(&frontend, request).await) }
                         });
                         let connection = builder.serve_connection(TokioIo::new(tcp), service);
                         if let Err(error) = watcher.watch(connection).await {
@@ -125,15 +144,20 @@ impl Server {
         {
             tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}");
         }
-        if let Err(error) = engine.shutdown() {
+        if let Err(error) = frontend.engine.shutdown() {
             tracing::error!(%error, "flushing the record log failed");
         }
     }
 }
 
-async fn handle(engine: &Engine, admin: bool, request: Request<Incoming>) -> Reply {
+async fn handle(frontend: &Frontend, request: Request<Incoming>) -> Reply {
+    let Frontend {
+        engine,
+        admin,
+        auth,
+    } = frontend;
     let request_id = response::request_id();
-    if admin && request.uri().path().starts_with(admin::PREFIX) {
+    if *admin && request.uri().path().starts_with(admin::PREFIX) {
         return admin::handle(engine, request, &request_id).await;
     }
     let (codec, operation) = match request::check(&request, &request_id) {
@@ -146,15 +170,24 @@ async fn handle(engine: &Engine, admin: bool, request: Request<Incoming>) -> Rep
         }
         Err(reply) => return *reply,
     };
+    let head = Head {
+        method: request.method().clone(),
+        uri: request.uri().clone(),
+        headers: request.headers().clone(),
+    };
     let body = match request::read_body(request, codec, &request_id).await {
         Ok(body) => body,
         Err(reply) => return *reply,
+    };
+    // The signature covers the body, so authentication comes once it is read.
+    let ctx = match auth.context(&head, &body, engine.config()) {
+        Ok(ctx) => ctx,
+        Err(error) => return response::api_error(&request_id, codec, &error),
     };
     let input = match spate_wire::decode_request(operation, codec, &body) {
         Ok(input) => input,
         Err(error) => return response::wire_error(&request_id, codec, &error),
     };
-    let ctx = request::context(engine.config());
     // Injected faults and control-plane rate limits come before the operation, so a refused
     // call has done nothing.
     let stream = request::stream_named(&input).map(str::to_owned);

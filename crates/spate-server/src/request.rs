@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http::{Method, Request, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use spate_engine::{ApiError, ErrorKind, RequestContext};
+use spate_engine::{ApiError, ErrorKind};
 use spate_wire::{Codec, Operation};
 
 use crate::response::{self, Reply};
@@ -135,15 +135,6 @@ pub async fn read_body(
                 format!("Could not read the request body: {error}"),
             ),
         ))),
-    }
-}
-
-/// The namespace a request acts in. With signature checks off every request is the
-/// configured account's, in the configured region (boto 2 signs nonsense regions).
-pub fn context(config: &spate_engine::EngineConfig) -> RequestContext {
-    RequestContext {
-        account: config.account_id.clone(),
-        region: config.region.clone(),
     }
 }
 

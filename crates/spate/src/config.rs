@@ -68,6 +68,16 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub admin: bool,
+    /// `none`: signatures are not checked (any credentials work). `sigv4`: every request's
+    /// SigV4 signature is verified against `--credentials`, whose entries name the account
+    /// each key acts for.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
+    /// TOML file of `[[credentials]]` (access_key_id, secret_access_key, account_id).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<PathBuf>,
     /// How long a new stream stays CREATING.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -125,6 +135,8 @@ const SETTINGS: &[&str] = &[
     "enforce_limits",
     "stream_limits",
     "admin",
+    "auth",
+    "credentials",
     "faults",
     "create_stream_ms",
     "delete_stream_ms",
@@ -163,6 +175,8 @@ pub struct Settings {
     /// Per-stream exceptions to `enforce_limits`, by stream name (config file only).
     pub stream_limits: BTreeMap<String, StreamLimits>,
     pub admin: bool,
+    pub auth: String,
+    pub credentials: Option<PathBuf>,
     /// Fault injection rules from the start, by operation name or `*` (config file only).
     pub faults: FaultRules,
     pub create_stream_ms: u64,
@@ -192,6 +206,8 @@ impl Default for Settings {
             enforce_limits: false,
             stream_limits: BTreeMap::new(),
             admin: false,
+            auth: "none".to_owned(),
+            credentials: None,
             faults: FaultRules::new(),
             create_stream_ms: 0,
             delete_stream_ms: 0,
@@ -240,6 +256,7 @@ impl Settings {
             bail!("region must not be empty");
         }
         self.durability()?;
+        self.authenticator()?;
         spate_server::check_fault_rules(&self.faults)
             .map_err(|message| anyhow::anyhow!("faults: {message}"))?;
         Ok(())
@@ -254,5 +271,66 @@ impl Settings {
             "none" => spate_log::Durability::None,
             other => bail!("durability must be fsync, interval or none, got {other:?}"),
         })
+    }
+}
+
+/// One `[[credentials]]` entry of the `--credentials` file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialEntry {
+    access_key_id: String,
+    secret_access_key: String,
+    account_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialsFile {
+    credentials: Vec<CredentialEntry>,
+}
+
+impl Settings {
+    /// How requests are authenticated. Errors never quote a secret.
+    pub fn authenticator(&self) -> anyhow::Result<spate_server::Authenticator> {
+        match self.auth.as_str() {
+            "none" => Ok(spate_server::Authenticator::Off),
+            "sigv4" => {
+                let Some(path) = &self.credentials else {
+                    bail!("auth = \"sigv4\" needs a credentials file (--credentials FILE)");
+                };
+                let file: CredentialsFile = Figment::from(Toml::file_exact(path))
+                    .extract()
+                    .with_context(|| format!("reading credentials from {}", path.display()))?;
+                let mut store = std::collections::HashMap::new();
+                for entry in file.credentials {
+                    if entry.account_id.len() != 12
+                        || !entry.account_id.bytes().all(|b| b.is_ascii_digit())
+                    {
+                        bail!(
+                            "credentials for {}: account_id must be 12 digits",
+                            entry.access_key_id
+                        );
+                    }
+                    let credential = spate_auth::Credential {
+                        secret_access_key: entry.secret_access_key,
+                        account_id: entry.account_id,
+                    };
+                    if store
+                        .insert(entry.access_key_id.clone(), credential)
+                        .is_some()
+                    {
+                        bail!(
+                            "access key {} is listed twice in {}",
+                            entry.access_key_id,
+                            path.display()
+                        );
+                    }
+                }
+                Ok(spate_server::Authenticator::SigV4(
+                    spate_auth::Verifier::new(store),
+                ))
+            }
+            other => bail!("auth must be none or sigv4, got {other:?}"),
+        }
     }
 }

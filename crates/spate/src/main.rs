@@ -107,7 +107,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let server = Server::bind(settings.listen, engine)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?
-        .with_admin(settings.admin);
+        .with_admin(settings.admin)
+        .with_auth(settings.authenticator()?);
     if settings.admin {
         tracing::info!("admin endpoint enabled under /_spate/");
     }

@@ -75,7 +75,7 @@ fn java_date(ms: i64) -> String {
 }
 
 impl Engine {
-    pub async fn get_records(&self, _ctx: &RequestContext, input: Input) -> ApiResult<Output> {
+    pub async fn get_records(&self, ctx: &RequestContext, input: Input) -> ApiResult<Output> {
         let now = self.now_ms();
         let ttl = self.iterator_ttl_ms();
         let position = match self
@@ -104,6 +104,8 @@ impl Engine {
                 "The stream of this ShardIterator no longer exists.",
             ));
         };
+        // An iterator is a capability of the account that got it, not of whoever holds it.
+        Engine::check_account(ctx, &stream.key.account, &stream.key.name)?;
         let (shard, trim_horizon, encryption) = {
             let state = stream.read();
             let shard = state.shard(position.shard_index).cloned().ok_or_else(|| {

@@ -1,0 +1,137 @@
+//! Who a request acts for: its account and region, from a verified SigV4 signature
+//! (`--auth sigv4`) or, with signatures unchecked (`--auth none`), from the configured account
+//! and the credential scope's region.
+
+use std::collections::HashMap;
+
+use http::{HeaderMap, Method, Uri};
+use spate_auth::{AuthError, AuthorizationHeader, Credential, Request, Verifier};
+use spate_engine::{ApiError, EngineConfig, ErrorKind, RequestContext};
+
+/// How requests are authenticated.
+pub enum Authenticator {
+    /// Signatures are not checked (the Authorization header must still be well formed).
+    Off,
+    /// Every request's SigV4 signature is verified against these credentials.
+    SigV4(Verifier<HashMap<String, Credential>>),
+}
+
+/// What authentication needs of a request besides its body.
+pub struct Head {
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+}
+
+/// `us-east-1`, `eu-west-2`, `us-gov-west-1`: what a real region name looks like. boto 2
+/// signs requests to 127.0.0.1 with region `0`, which must not become a namespace.
+pub fn is_region_name(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn auth_error(error: AuthError) -> ApiError {
+    let kind = match error {
+        AuthError::MissingToken => ErrorKind::MissingAuthenticationToken,
+        AuthError::Incomplete(_) => ErrorKind::IncompleteSignature,
+        AuthError::UnknownKey => ErrorKind::UnrecognizedClient,
+        _ => ErrorKind::InvalidSignature,
+    };
+    ApiError::new(kind, error.to_string())
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Authenticator {
+    /// The namespace `head` and `body` act in, or the AWS error refusing them.
+    pub fn context(
+        &self,
+        head: &Head,
+        body: &[u8],
+        config: &EngineConfig,
+    ) -> Result<RequestContext, ApiError> {
+        let region_or_default = |region: &str| {
+            if is_region_name(region) {
+                region.to_owned()
+            } else {
+                config.region.clone()
+            }
+        };
+        match self {
+            Authenticator::Off => {
+                let scope_region = head
+                    .headers
+                    .get(http::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| AuthorizationHeader::parse(v).ok())
+                    .map(|h| h.region.to_owned());
+                Ok(RequestContext {
+                    account: config.account_id.clone(),
+                    region: scope_region
+                        .map_or_else(|| config.region.clone(), |r| region_or_default(&r)),
+                })
+            }
+            Authenticator::SigV4(verifier) => {
+                let mut headers: Vec<(String, String)> = head
+                    .headers
+                    .iter()
+                    .map(|(name, value)| {
+                        (
+                            name.as_str().to_owned(),
+                            String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect();
+                // HTTP/2 carries the host as the `:authority` pseudo-header, which JS v3 signs.
+                if let Some(authority) = head.uri.authority() {
+                    headers.push((":authority".to_owned(), authority.as_str().to_owned()));
+                }
+                let request = Request {
+                    method: head.method.as_str(),
+                    path: head.uri.path(),
+                    query: head.uri.query().unwrap_or(""),
+                    headers: &headers,
+                    body,
+                };
+                let verified = verifier.verify(&request, now_secs()).map_err(auth_error)?;
+                Ok(RequestContext {
+                    account: verified.account_id,
+                    region: region_or_default(&verified.region),
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_names() {
+        for good in [
+            "us-east-1",
+            "eu-west-2",
+            "us-gov-west-1",
+            "ap-southeast-3",
+            "cn-north-1",
+        ] {
+            assert!(is_region_name(good), "{good}");
+        }
+        for bad in ["0", "127", "us-east", "US-EAST-1", "useast1", "us--1", ""] {
+            assert!(!is_region_name(bad), "{bad}");
+        }
+    }
+}
