@@ -44,6 +44,13 @@
 #   test_retention.py   retention enforced with the test-only --retention-hour-ms: expired records
 #                       are not returned (nor brought back by a longer retention) and their disk
 #                       space is reclaimed.
+#   test_efo.py         boto3 enhanced fan-out: consumers (register, describe by ARN and name, the
+#                       list_stream_consumers paginator, deregister, EnforceConsumerDeletion) and
+#                       subscribe_to_shard over HTTP/1.1 chunked: new records pushed, continuation
+#                       numbers that resume, ChildShards after a split, takeover as an
+#                       EventStreamError (second server with --subscription-takeover-ms).
+#   js/efo.test.mjs     JS v3 SubscribeToShardCommand over h2c: new records, continuations that
+#                       resume, ChildShards after a split.
 #   js/kinesis.test.mjs @aws-sdk/client-kinesis v3 over HTTP/2 (h2c prior knowledge, asserted):
 #                       create + waitUntilStreamExists, describe/list/put/put-records/iterators/
 #                       get-records/tags/retention/delete, errors as the modeled exception classes,

@@ -16,6 +16,19 @@ pub struct EngineConfig {
     pub create_stream_delay: Duration,
     pub delete_stream_delay: Duration,
     pub update_stream_delay: Duration,
+    /// How long registered consumers stay CREATING, and deregistered ones DELETING.
+    pub register_consumer_delay: Duration,
+    pub deregister_consumer_delay: Duration,
+    /// How long a SubscribeToShard stream lasts before it ends normally (AWS: 5 minutes).
+    /// Shortened only by tests.
+    pub subscription_lifetime: Duration,
+    /// A second SubscribeToShard for the same consumer and shard sooner than this after a
+    /// live one started is refused; later, it takes over (AWS: 5 seconds). Shortened only by
+    /// tests.
+    pub subscription_takeover: Duration,
+    /// How often an idle subscription gets an empty event, so its continuation and lag stay
+    /// current.
+    pub subscription_heartbeat: Duration,
     /// Shard iterator and NextToken lifetime (AWS: 5 minutes). Shortened only by tests.
     pub iterator_ttl: Duration,
     /// Length of one retention "hour" (AWS: an hour). Shortened only by tests, so retention
@@ -39,6 +52,11 @@ impl Default for EngineConfig {
             create_stream_delay: Duration::ZERO,
             delete_stream_delay: Duration::ZERO,
             update_stream_delay: Duration::ZERO,
+            register_consumer_delay: Duration::ZERO,
+            deregister_consumer_delay: Duration::ZERO,
+            subscription_lifetime: Duration::from_secs(300),
+            subscription_takeover: Duration::from_secs(5),
+            subscription_heartbeat: Duration::from_secs(1),
             iterator_ttl: Duration::from_secs(300),
             retention_hour: Duration::from_secs(3_600),
             on_demand_scaling: Default::default(),

@@ -44,6 +44,8 @@ pub(crate) struct Inner {
     pub limits: crate::limits::Limits,
     /// Injected faults, replaceable at run time.
     pub faults: crate::faults::Faults,
+    /// The live SubscribeToShard subscriptions, one per consumer and shard.
+    pub subscriptions: Arc<crate::subscription::Subscriptions>,
 }
 
 impl Engine {
@@ -67,6 +69,7 @@ impl Engine {
                 shard_ends: std::sync::Mutex::default(),
                 limits: crate::limits::Limits::new(config.limits.clone()),
                 faults: crate::faults::Faults::new(config.faults.clone()),
+                subscriptions: Arc::default(),
                 config,
             }),
         };
@@ -76,6 +79,12 @@ impl Engine {
             engine.registry_mut().insert(stream);
             if let Some(due) = record.status_due_ms {
                 engine.schedule_transition(record.uid, due);
+            }
+            for consumer in &record.consumers {
+                if let Some(due) = consumer.status_due_ms {
+                    let id = crate::ops::consumers::ConsumerId::of(consumer);
+                    engine.schedule_consumer_transition(record.uid, id, due);
+                }
             }
         }
         engine.start_on_demand_scaling();
@@ -171,6 +180,8 @@ impl Engine {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(shard, end);
+        // Subscribers caught up at the end learn at once that it is the end.
+        self.inner.log.wake_watchers(shard);
         Ok(())
     }
 
@@ -298,6 +309,11 @@ impl Engine {
         let _control = self.inner.control.lock().await;
         self.inner.meta.delete_stream(stream.uid)?;
         self.registry_mut().remove(stream.uid);
+        let (name, account) = (&stream.key.name, &stream.key.account);
+        self.end_subscriptions(
+            |key| key.stream == stream.uid,
+            || ApiError::stream_not_found(name, account),
+        );
         self.inner
             .log
             .drop_stream(stream.uid)

@@ -8,7 +8,10 @@
 //! transitions); [`registry`] the live stream table; [`tokens`] iterators and pagination
 //! tokens; [`shapes`] the blob and timestamp forms; [`views`] the shard and stream shapes
 //! that several operations return; [`limits`] AWS's throughput and rate limits, where they
-//! are enforced; [`faults`] failures and latency injected for people testing their clients.
+//! are enforced; [`faults`] failures and latency injected for people testing their clients;
+//! [`subscription`] enhanced fan-out subscriptions (SubscribeToShard), fed from the record
+//! log's commit notifications; `position` the starting positions that iterators and
+//! subscriptions share.
 
 pub mod autoscale;
 pub mod clock;
@@ -18,9 +21,11 @@ pub mod error;
 pub mod faults;
 pub mod limits;
 pub mod ops;
+mod position;
 mod registry;
 mod reshard;
 pub mod shapes;
+pub mod subscription;
 pub mod tokens;
 mod views;
 
@@ -31,3 +36,4 @@ pub use engine::{Engine, RequestContext};
 pub use error::{ApiError, ApiResult, ErrorKind};
 pub use faults::{FaultRule, FaultRules, Faults};
 pub use limits::LimitsConfig;
+pub use subscription::{SubscribeToShardEvent, Subscription, SubscriptionItem};

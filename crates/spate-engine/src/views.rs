@@ -70,6 +70,20 @@ pub fn sequence_number(
     .to_string()
 }
 
+/// A sequence number just below every record of `counter` in `shard`: the counter with no
+/// arrival time (a real record always has one). `AFTER_SEQUENCE_NUMBER` of it starts at
+/// `counter` itself, so it is the continuation of a subscription that has delivered nothing
+/// yet, even at a shard's very first counter.
+pub fn sequence_before(shard_created_ms: i64, shard_index: u32, counter: u64) -> String {
+    SequenceNumber {
+        shard_created_secs: (shard_created_ms / 1000) as u64,
+        shard_index,
+        counter,
+        arrival_secs: 0,
+    }
+    .to_string()
+}
+
 pub fn hash_key_range(shard: &ShardRecord) -> HashKeyRange {
     HashKeyRange {
         starting_hash_key: shard.hash_start.to_string(),

@@ -6,14 +6,14 @@ use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::clock::{Clock, SystemClock};
 use crate::disk::{Disk, MemoryDisk, RealDisk};
 use crate::error::LogError;
 use crate::journal::{SEGMENT_HEADER, recovery, writer};
 use crate::state::{Assign, Job, Queue, Shared};
-use crate::sync::lock;
+use crate::sync::{lock, read};
 use crate::types::{LogConfig, ShardKey};
 
 /// A handle to the node's record log. Clones share one log; when the last clone is dropped
@@ -170,6 +170,32 @@ impl Log {
             .ok_or(LogError::UnknownShard(shard))?;
         assign.closed = true;
         Ok(assign.next_counter)
+    }
+
+    /// A receiver that changes whenever records of `shard` are committed (its value is the
+    /// committed next counter) or [`Log::wake_watchers`] is called, and fails once the
+    /// shard's stream is dropped. Records committed before this call are readable when it
+    /// returns; every later commit marks the receiver changed, so a subscriber that reads,
+    /// then awaits `changed()`, never misses one. This is how subscriptions are fed from the
+    /// commit path instead of polling.
+    pub fn watch_commits(&self, shard: ShardKey) -> Result<watch::Receiver<u64>, LogError> {
+        let view = read(&self.shared().shards)
+            .get(&shard)
+            .cloned()
+            .ok_or(LogError::UnknownShard(shard))?;
+        // Under the state lock, which the writer holds while it publishes and sends.
+        let _state = lock(&view.state);
+        Ok(view.commits.subscribe())
+    }
+
+    /// Wakes the commit watchers of `shard` without a commit, for a change they also wait
+    /// for that the log does not make itself (the caller closing the shard for good).
+    pub fn wake_watchers(&self, shard: ShardKey) {
+        let view = read(&self.shared().shards).get(&shard).cloned();
+        if let Some(view) = view {
+            let _state = lock(&view.state);
+            view.commits.send_modify(|_| {});
+        }
     }
 
     /// Sets how long a stream's records are kept. Not persisted: callers set it on every start.

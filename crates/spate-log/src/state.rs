@@ -5,7 +5,7 @@ use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::clock::Clock;
 use crate::disk::{Disk, DiskFile};
@@ -101,9 +101,29 @@ pub(crate) struct ShardIndexState {
     pub active_file: Option<(u64, Arc<dyn DiskFile>)>,
 }
 
-#[derive(Default)]
 pub(crate) struct ShardView {
     pub state: Mutex<ShardIndexState>,
+    /// Tells subscribers (see [`crate::Log::watch_commits`]) that `committed_next` moved or
+    /// the shard otherwise changed. Sent to under the `state` lock, so a watcher that
+    /// subscribes under it and then reads misses nothing. With no watcher a send is one
+    /// atomic load; dropping the view (its stream dropped) closes the channel.
+    pub commits: watch::Sender<u64>,
+}
+
+impl ShardView {
+    pub(crate) fn new(state: ShardIndexState) -> ShardView {
+        let commits = watch::Sender::new(state.committed_next);
+        ShardView {
+            state: Mutex::new(state),
+            commits,
+        }
+    }
+}
+
+impl Default for ShardView {
+    fn default() -> ShardView {
+        ShardView::new(ShardIndexState::default())
+    }
 }
 
 pub(crate) struct Shared {

@@ -1,4 +1,4 @@
-//! Spate's metadata store: streams, their shards with hash ranges and lineage, tags,
+//! Spate's metadata store: streams, their shards with hash ranges and lineage, consumers, tags,
 //! retention and lifecycle state, plus the node's secrets (the iterator signing key).
 //!
 //! It is not the record store (that is `spate-log`) and knows nothing of Kinesis wire
@@ -10,6 +10,8 @@ pub mod records;
 pub mod redb_store;
 pub mod store;
 
-pub use records::{ShardRecord, StreamMode, StreamRecord, StreamStatus};
+pub use records::{
+    ConsumerRecord, ConsumerStatus, ShardRecord, StreamMode, StreamRecord, StreamStatus,
+};
 pub use redb_store::RedbStore;
 pub use store::{MetaError, MetaStore};

@@ -74,6 +74,44 @@ pub struct StreamRecord {
     /// raising retention never brings expired data back.
     #[serde(default)]
     pub trimmed_before_ms: Option<i64>,
+    /// Enhanced fan-out consumers registered to this stream, oldest first. They live and die
+    /// with the stream incarnation, so they are kept in its document.
+    #[serde(default)]
+    pub consumers: Vec<ConsumerRecord>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ConsumerStatus {
+    Creating,
+    Active,
+    Deleting,
+}
+
+impl ConsumerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsumerStatus::Creating => "CREATING",
+            ConsumerStatus::Active => "ACTIVE",
+            ConsumerStatus::Deleting => "DELETING",
+        }
+    }
+}
+
+/// One enhanced fan-out consumer of a stream.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConsumerRecord {
+    /// Unique among the stream's consumers.
+    pub name: String,
+    /// Registration time; its whole seconds end the consumer's ARN, which therefore differs
+    /// from that of an earlier consumer of the same name.
+    pub created_ms: i64,
+    pub status: ConsumerStatus,
+    /// When CREATING or DELETING ends. Persisted so a restart finishes the transition.
+    #[serde(default)]
+    pub status_due_ms: Option<i64>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// One shard of a stream, open or closed.

@@ -161,6 +161,7 @@ mod tests {
             record_distribution_strategy: None,
             warm_throughput_mibps: None,
             trimmed_before_ms: None,
+            consumers: Vec::new(),
         }
     }
 

@@ -53,6 +53,10 @@ pub async fn dispatch(
         Operation::UpdateStreamMode => call!(update_stream_mode),
         Operation::UpdateMaxRecordSize => call!(update_max_record_size),
         Operation::DescribeLimits => output(engine.describe_limits(ctx).await?),
+        Operation::RegisterStreamConsumer => call!(register_stream_consumer),
+        Operation::DeregisterStreamConsumer => call!(deregister_stream_consumer),
+        Operation::DescribeStreamConsumer => call!(describe_stream_consumer),
+        Operation::ListStreamConsumers => call!(list_stream_consumers),
         other => Err(ApiError::new(
             ErrorKind::UnknownOperation,
             format!(

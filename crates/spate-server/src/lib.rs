@@ -1,5 +1,6 @@
 //! Spate's HTTP front end: one port serving HTTP/1.1 and HTTP/2 cleartext (prior knowledge),
-//! `POST /` with `X-Amz-Target` dispatched to the engine, plus graceful shutdown.
+//! optionally a TLS port (ALPN `h2` and `http/1.1`) serving the same, `POST /` with
+//! `X-Amz-Target` dispatched to the engine, plus graceful shutdown.
 //!
 //! It is not where Kinesis semantics live (that is `spate-engine`) nor where bytes become
 //! documents (`spate-wire`). Layout: [`listener`] accepts connections and drains them on
@@ -7,7 +8,8 @@
 //! authorization header, body size) and answers errors the way AWS's front end does;
 //! [`dispatch`] maps each operation to its engine method; [`response`] decides HTTP status
 //! and headers for every reply in one place; [`admin`] serves `/_spate/` (fault rules) when
-//! enabled.
+//! enabled; [`subscribe`] streams SubscribeToShard's event stream; [`tls`] loads or makes
+//! the TLS certificate.
 
 mod admin;
 pub mod auth;
@@ -15,6 +17,8 @@ mod dispatch;
 mod listener;
 mod request;
 mod response;
+mod subscribe;
+pub mod tls;
 
 pub use admin::check_fault_rules;
 pub use auth::Authenticator;

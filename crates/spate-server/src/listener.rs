@@ -1,4 +1,5 @@
-//! Accepting connections (HTTP/1.1 and h2c on one port) and draining them on shutdown.
+//! Accepting connections (HTTP/1.1 and h2c on one port; optionally TLS with ALPN `h2` and
+//! `http/1.1` on another) and draining them on shutdown.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -11,16 +12,17 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use spate_engine::Engine;
-use spate_wire::Codec;
-use tokio::net::TcpListener;
+use spate_wire::{Codec, Operation};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 
 use crate::auth::{Authenticator, Head};
 use crate::dispatch::dispatch;
 use crate::response::{self, Reply};
-use crate::{admin, request};
+use crate::{admin, request, subscribe};
 
 /// How long shutdown waits for in-flight requests before giving up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -36,7 +38,12 @@ pub struct Server {
     /// anyone who can reach the port could use it).
     admin: bool,
     auth: Authenticator,
+    /// The TLS listener and its configuration, when one is wanted.
+    tls: Option<(TcpListener, TlsAcceptor)>,
 }
+
+/// How long a TLS client may take over its handshake before the connection is dropped.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What every request handler shares.
 struct Frontend {
@@ -67,7 +74,23 @@ impl Server {
             engine,
             admin: false,
             auth: Authenticator::Off,
+            tls: None,
         })
+    }
+
+    /// Also serves TLS on `addr`, with `config` (see the `tls` module), the same way.
+    pub async fn bind_tls(
+        mut self,
+        addr: SocketAddr,
+        config: Arc<rustls::ServerConfig>,
+    ) -> std::io::Result<Server> {
+        self.tls = Some((TcpListener::bind(addr).await?, TlsAcceptor::from(config)));
+        Ok(self)
+    }
+
+    /// The TLS listener's address, if there is one.
+    pub fn tls_local_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.tls.as_ref().map(|(listener, _)| listener.local_addr())
     }
 
     /// Authenticates requests this way (default: signatures unchecked).
@@ -109,35 +132,31 @@ impl Server {
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => {
-                    let (tcp, _) = match accepted {
-                        Ok(conn) => conn,
-                        Err(error) => {
-                            // Running out of descriptors is transient; don't spin on it.
-                            tracing::warn!(%error, "accept failed");
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            continue;
-                        }
+                    let Some((tcp, _)) = accepted_or_pause(accepted).await else { continue };
+                    serve_connection(TokioIo::new(tcp), frontend.clone(), &graceful);
+                }
+                accepted = accept_tls(self.tls.as_ref()), if self.tls.is_some() => {
+                    let Some((tcp, acceptor)) = accepted_or_pause(accepted).await else {
+                        continue;
                     };
-                    let _ = tcp.set_nodelay(true);
                     let frontend = frontend.clone();
                     let watcher = graceful.watcher();
                     tokio::spawn(async move {
-                        let mut builder = auto::Builder::new(TokioExecutor::new());
-                        builder.http2().max_concurrent_streams(MAX_CONCURRENT_STREAMS);
-                        let service = service_fn(move |request| {
-                            let frontend = frontend.clone();
-                            async move { Ok::<_, Infallible>(handle(&frontend, request).await) }
-                        });
-                        let connection = builder.serve_connection(TokioIo::new(tcp), service);
-                        if let Err(error) = watcher.watch(connection).await {
-                            tracing::debug!(error = %error, "connection ended with an error");
+                        let handshake = acceptor.accept(tcp);
+                        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake).await {
+                            Ok(Ok(tls)) => serve_with(TokioIo::new(tls), frontend, watcher).await,
+                            Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
+                            Err(_) => tracing::debug!("TLS handshake timed out"),
                         }
                     });
                 }
                 () = &mut shutdown => break,
             }
         }
+        // Subscriptions would hold the drain for up to five minutes: end them now.
+        frontend.engine.end_all_subscriptions();
         drop(self.listener);
+        drop(self.tls);
         if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
             .await
             .is_err()
@@ -147,6 +166,57 @@ impl Server {
         if let Err(error) = frontend.engine.shutdown() {
             tracing::error!(%error, "flushing the record log failed");
         }
+    }
+}
+
+/// The accepted socket, or `None` after a short pause when accepting failed: running out of
+/// descriptors is transient, and must not make the accept loop spin.
+async fn accepted_or_pause<T>(accepted: std::io::Result<T>) -> Option<T> {
+    match accepted {
+        Ok(conn) => Some(conn),
+        Err(error) => {
+            tracing::warn!(%error, "accept failed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            None
+        }
+    }
+}
+
+async fn accept_tls(
+    tls: Option<&(TcpListener, TlsAcceptor)>,
+) -> std::io::Result<(TcpStream, TlsAcceptor)> {
+    match tls {
+        Some((listener, acceptor)) => {
+            let (tcp, _) = listener.accept().await?;
+            let _ = tcp.set_nodelay(true);
+            Ok((tcp, acceptor.clone()))
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Serves one accepted cleartext connection on its own task.
+fn serve_connection(io: TokioIo<TcpStream>, frontend: Arc<Frontend>, graceful: &GracefulShutdown) {
+    let _ = io.inner().set_nodelay(true);
+    tokio::spawn(serve_with(io, frontend, graceful.watcher()));
+}
+
+/// HTTP/1.1 or HTTP/2 (by the client's first bytes) on any connection.
+async fn serve_with<I>(io: I, frontend: Arc<Frontend>, watcher: Watcher)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http2()
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS);
+    let service = service_fn(move |request| {
+        let frontend = frontend.clone();
+        async move { Ok::<_, Infallible>(handle(&frontend, request).await) }
+    });
+    let connection = builder.serve_connection(io, service);
+    if let Err(error) = watcher.watch(connection).await {
+        tracing::debug!(error = %error, "connection ended with an error");
     }
 }
 
@@ -195,6 +265,10 @@ async fn handle(frontend: &Frontend, request: Request<Incoming>) -> Reply {
         .admit(&ctx, operation.name(), stream.as_deref())
         .await
     {
+        // The one streamed reply.
+        Ok(()) if operation == Operation::SubscribeToShard => {
+            return subscribe::reply(engine, &ctx, input, codec, &request_id).await;
+        }
         Ok(()) => dispatch(engine, &ctx, operation, input).await,
         Err(error) => Err(error),
     };

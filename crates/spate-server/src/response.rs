@@ -1,13 +1,26 @@
 //! Every reply is built here, so status codes and headers are decided in one place.
 
+use std::convert::Infallible;
+
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
-use http_body_util::Full;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
 use spate_engine::{ApiError, ErrorKind};
 use spate_wire::{Codec, WireError};
 
-pub type Reply = Response<Full<Bytes>>;
+/// A reply's body: whole (every operation but one), or streamed as it is produced
+/// (SubscribeToShard's event stream). Boxing keeps one type for both; a whole body keeps its
+/// exact size, so it still goes out with a Content-Length.
+pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+pub type Reply = Response<Body>;
+
+/// A whole body.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed_unsync()
+}
 
 /// The HTTP status AWS's JSON protocol gives an error: 500 for faults, 400 for the rest.
 fn status_of(kind: ErrorKind) -> StatusCode {
@@ -43,13 +56,22 @@ fn rand_bytes() -> Vec<u8> {
 }
 
 pub fn success(request_id: &str, codec: Codec, body: Vec<u8>) -> Reply {
-    let reply = Response::new(Full::new(Bytes::from(body)));
+    let reply = Response::new(full(body));
     with_common_headers(reply, request_id, codec.content_type())
+}
+
+/// The 200 that starts an event stream: `body` yields its messages as they are made.
+pub fn event_stream(request_id: &str, body: Body) -> Reply {
+    with_common_headers(
+        Response::new(body),
+        request_id,
+        "application/vnd.amazon.eventstream",
+    )
 }
 
 pub fn api_error(request_id: &str, codec: Codec, error: &ApiError) -> Reply {
     let body = spate_wire::encode_error(codec, error.kind.aws_type(), &error.message);
-    let mut reply = Response::new(Full::new(Bytes::from(body)));
+    let mut reply = Response::new(full(body));
     *reply.status_mut() = status_of(error.kind);
     with_common_headers(reply, request_id, codec.content_type())
 }
@@ -69,7 +91,7 @@ pub fn framework(
     content_type: &'static str,
     body: String,
 ) -> Reply {
-    let mut reply = Response::new(Full::new(Bytes::from(body)));
+    let mut reply = Response::new(full(body));
     *reply.status_mut() = status;
     with_common_headers(reply, request_id, content_type)
 }
@@ -91,7 +113,7 @@ pub fn too_large(request_id: &str, codec: Codec, limit: usize) -> Reply {
         "SerializationException",
         &format!("Request body is larger than the largest legal Kinesis request ({limit} bytes)."),
     );
-    let mut reply = Response::new(Full::new(Bytes::from(body)));
+    let mut reply = Response::new(full(body));
     *reply.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
     with_common_headers(reply, request_id, codec.content_type())
 }

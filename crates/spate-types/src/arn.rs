@@ -1,4 +1,5 @@
-//! Stream ARNs: `arn:<partition>:kinesis:<region>:<account>:stream/<name>`.
+//! Stream ARNs, `arn:<partition>:kinesis:<region>:<account>:stream/<name>`, and consumer
+//! ARNs, `<stream ARN>/consumer/<name>:<creation epoch seconds>`.
 
 /// A parsed stream ARN. The partition is kept so errors can echo what the client sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +61,56 @@ impl std::fmt::Display for StreamArn {
     }
 }
 
+/// A parsed consumer ARN. The creation second tells a consumer from an earlier one of the
+/// same name, so a stale ARN never reaches a consumer registered again later.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerArn {
+    pub stream: StreamArn,
+    pub consumer_name: String,
+    pub created_secs: u64,
+}
+
+impl ConsumerArn {
+    pub fn new(stream: StreamArn, consumer_name: &str, created_secs: u64) -> ConsumerArn {
+        ConsumerArn {
+            stream,
+            consumer_name: consumer_name.to_owned(),
+            created_secs,
+        }
+    }
+
+    /// Parses `<stream ARN>/consumer/<name>:<secs>`; `None` for anything else.
+    pub fn parse(text: &str) -> Option<ConsumerArn> {
+        let stream = StreamArn::parse(text)?;
+        let prefix = format!(":stream/{}/consumer/", stream.stream_name);
+        let (_, rest) = text.split_once(&prefix)?;
+        let (name, secs) = rest.rsplit_once(':')?;
+        let valid_name = !name.is_empty()
+            && name.len() <= 128
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+        if !valid_name || secs.is_empty() || !secs.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(ConsumerArn {
+            stream,
+            consumer_name: name.to_owned(),
+            created_secs: secs.parse().ok()?,
+        })
+    }
+}
+
+impl std::fmt::Display for ConsumerArn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}/consumer/{}:{}",
+            self.stream, self.consumer_name, self.created_secs
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +130,27 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(arn.stream_name, "s");
+    }
+
+    #[test]
+    fn consumer_arns_round_trip() {
+        let stream = StreamArn::new("us-east-1", "000000000000", "s");
+        let arn = ConsumerArn::new(stream, "c.1", 1_700_000_000);
+        let text = arn.to_string();
+        assert_eq!(
+            text,
+            "arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/c.1:1700000000"
+        );
+        assert_eq!(ConsumerArn::parse(&text), Some(arn));
+        for bad in [
+            "arn:aws:kinesis:us-east-1:000000000000:stream/s",
+            "arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/c",
+            "arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/:1",
+            "arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/c:x",
+            "arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/c/d:1",
+        ] {
+            assert_eq!(ConsumerArn::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

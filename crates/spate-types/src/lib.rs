@@ -3,7 +3,7 @@
 //!
 //! This crate does no I/O and knows nothing of HTTP, codecs or storage. It is laid out by
 //! concept: [`hash`] (128-bit hash keys, ranges and routing), [`shard`] (shard ids),
-//! [`sequence`] (the 56-digit sequence-number layout), [`arn`] (stream ARNs) and
+//! [`sequence`] (the 56-digit sequence-number layout), [`arn`] (stream and consumer ARNs) and
 //! [`limits`] (the service's fixed limits).
 
 pub mod arn;
@@ -12,7 +12,7 @@ pub mod limits;
 pub mod sequence;
 pub mod shard;
 
-pub use arn::StreamArn;
+pub use arn::{ConsumerArn, StreamArn};
 pub use hash::{HashKeyRange, parse_hash_key, partition_key_hash};
 pub use sequence::SequenceNumber;
 pub use shard::{ShardId, shard_id};

@@ -33,3 +33,17 @@ pub const ON_DEMAND_INITIAL_SHARDS: u32 = 4;
 pub const DESCRIBE_STREAM_MAX_SHARDS: usize = 100;
 pub const LIST_STREAMS_MAX: usize = 100;
 pub const LIST_SHARDS_MAX: usize = 1_000;
+
+/// Enhanced fan-out consumers registered to one stream (Provisioned and On-demand Standard).
+pub const MAX_CONSUMERS_PER_STREAM: usize = 20;
+/// Consumers that may be CREATING at once in one account and region.
+pub const MAX_CREATING_CONSUMERS: usize = 5;
+/// ListStreamConsumers page cap.
+pub const LIST_STREAM_CONSUMERS_MAX: usize = 100;
+/// How long a subscription to a shard lasts before it ends normally (SubscribeToShard).
+pub const SUBSCRIPTION_LIFETIME_MS: i64 = 300_000;
+/// A second subscription to the same consumer and shard sooner than this after a successful
+/// one is refused; later, it takes over.
+pub const SUBSCRIPTION_TAKEOVER_MS: i64 = 5_000;
+/// Enhanced fan-out read throughput per consumer per shard.
+pub const SUBSCRIPTION_BYTES_PER_SEC: u64 = 2 * 1024 * 1024;

@@ -90,6 +90,39 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_stream_ms: Option<u64>,
+    /// How long a registered consumer stays CREATING.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub register_consumer_ms: Option<u64>,
+    /// How long a deregistered consumer stays DELETING.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deregister_consumer_ms: Option<u64>,
+    /// Also serve TLS (ALPN h2 and http/1.1) on this address. Port 0 picks a free port.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_listen: Option<SocketAddr>,
+    /// PEM certificate chain for --tls-listen.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-listen.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// Generate a self-signed certificate for localhost at start-up instead; its PEM file
+    /// and fingerprint are printed.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_self_signed: bool,
+    /// Test only: how long a SubscribeToShard stream lasts (AWS: 300000).
+    #[arg(long, hide = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_lifetime_ms: Option<u64>,
+    /// Test only: how soon a second SubscribeToShard may take over (AWS: 5000).
+    #[arg(long, hide = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_takeover_ms: Option<u64>,
     /// Test only: shard iterator lifetime (AWS: 300000).
     #[arg(long, hide = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -141,6 +174,14 @@ const SETTINGS: &[&str] = &[
     "create_stream_ms",
     "delete_stream_ms",
     "update_stream_ms",
+    "register_consumer_ms",
+    "deregister_consumer_ms",
+    "tls_listen",
+    "tls_cert",
+    "tls_key",
+    "tls_self_signed",
+    "subscription_lifetime_ms",
+    "subscription_takeover_ms",
     "iterator_ttl_ms",
     "retention_hour_ms",
     "retention_sweep_ms",
@@ -182,6 +223,14 @@ pub struct Settings {
     pub create_stream_ms: u64,
     pub delete_stream_ms: u64,
     pub update_stream_ms: u64,
+    pub register_consumer_ms: u64,
+    pub deregister_consumer_ms: u64,
+    pub tls_listen: Option<SocketAddr>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_self_signed: bool,
+    pub subscription_lifetime_ms: u64,
+    pub subscription_takeover_ms: u64,
     pub iterator_ttl_ms: u64,
     pub retention_hour_ms: u64,
     pub retention_sweep_ms: u64,
@@ -212,6 +261,14 @@ impl Default for Settings {
             create_stream_ms: 0,
             delete_stream_ms: 0,
             update_stream_ms: 0,
+            register_consumer_ms: 0,
+            deregister_consumer_ms: 0,
+            tls_listen: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_self_signed: false,
+            subscription_lifetime_ms: 300_000,
+            subscription_takeover_ms: 5_000,
             iterator_ttl_ms: 300_000,
             retention_hour_ms: 3_600_000,
             retention_sweep_ms: 60_000,
@@ -257,6 +314,21 @@ impl Settings {
         }
         self.durability()?;
         self.authenticator()?;
+        let has_pem = self.tls_cert.is_some() || self.tls_key.is_some();
+        match (self.tls_listen, has_pem, self.tls_self_signed) {
+            (None, false, false) => {}
+            (None, _, _) => bail!("tls_cert, tls_key and tls_self_signed need tls_listen"),
+            (Some(_), true, true) => {
+                bail!("give tls_cert and tls_key, or tls_self_signed, not both")
+            }
+            (Some(_), false, false) => {
+                bail!("tls_listen needs tls_cert and tls_key, or tls_self_signed")
+            }
+            (Some(_), true, false) if self.tls_cert.is_none() || self.tls_key.is_none() => {
+                bail!("tls_cert and tls_key go together")
+            }
+            (Some(_), _, _) => {}
+        }
         spate_server::check_fault_rules(&self.faults)
             .map_err(|message| anyhow::anyhow!("faults: {message}"))?;
         Ok(())

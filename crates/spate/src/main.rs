@@ -1,6 +1,9 @@
-//! The `spate` binary: `spate serve` runs a Kinesis-compatible server.
+//! The `spate` binary: `spate serve` runs a Kinesis-compatible server; `spate tail STREAM`
+//! follows a stream through enhanced fan-out, as any Kinesis consumer would.
 
 mod config;
+mod tail;
+mod tls;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -29,7 +32,10 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Print a stream's records as they arrive, from every shard, following resharding
+    /// (an enhanced fan-out consumer of any Kinesis endpoint).
+    Tail(tail::TailArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -50,6 +56,11 @@ fn main() -> anyhow::Result<()> {
                 .context("starting the runtime")?
                 .block_on(serve(settings))
         }
+        Command::Tail(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the runtime")?
+            .block_on(tail::run(args)),
     }
 }
 
@@ -89,6 +100,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             create_stream_delay: Duration::from_millis(settings.create_stream_ms),
             delete_stream_delay: Duration::from_millis(settings.delete_stream_ms),
             update_stream_delay: Duration::from_millis(settings.update_stream_ms),
+            register_consumer_delay: Duration::from_millis(settings.register_consumer_ms),
+            deregister_consumer_delay: Duration::from_millis(settings.deregister_consumer_ms),
+            subscription_lifetime: Duration::from_millis(settings.subscription_lifetime_ms),
+            subscription_takeover: Duration::from_millis(settings.subscription_takeover_ms),
+            subscription_heartbeat: EngineConfig::default().subscription_heartbeat,
             iterator_ttl: Duration::from_millis(settings.iterator_ttl_ms),
             retention_hour: Duration::from_millis(settings.retention_hour_ms),
             on_demand_scaling: OnDemandScaling {
@@ -104,7 +120,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("{e}"))
     .context("loading streams")?;
-    let server = Server::bind(settings.listen, engine)
+    let mut server = Server::bind(settings.listen, engine)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?
         .with_admin(settings.admin)
@@ -112,9 +128,19 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     if settings.admin {
         tracing::info!("admin endpoint enabled under /_spate/");
     }
+    if let Some(tls_addr) = settings.tls_listen {
+        let config = tls::server_config(&settings)?;
+        server = server
+            .bind_tls(tls_addr, config)
+            .await
+            .with_context(|| format!("listening on {tls_addr} (TLS)"))?;
+    }
     let addr = server.local_addr()?;
-    // Tests and scripts read this line to learn the port; it must be the real address.
+    // Tests and scripts read these lines to learn the ports; they must be the real addresses.
     println!("listening on http://{addr}");
+    if let Some(tls_addr) = server.tls_local_addr() {
+        println!("listening on https://{}", tls_addr?);
+    }
     std::io::stdout().flush()?;
     server.run(shutdown_signal()).await;
     tracing::info!("stopped");

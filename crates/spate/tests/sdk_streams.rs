@@ -393,11 +393,6 @@ async fn tags_retention_limits_and_arns() {
         .send()
         .await;
     assert_eq!(code(invalid_name), "ValidationException");
-    let unsupported = client
-        .register_stream_consumer()
-        .stream_arn(arn)
-        .consumer_name("later")
-        .send()
-        .await;
+    let unsupported = client.get_resource_policy().resource_arn(arn).send().await;
     assert_eq!(code(unsupported), "UnknownOperationException");
 }

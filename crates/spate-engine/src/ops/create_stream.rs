@@ -135,6 +135,7 @@ impl Engine {
             record_distribution_strategy: input.record_distribution_strategy,
             warm_throughput_mibps: input.warm_throughput_mi_bps,
             trimmed_before_ms: None,
+            consumers: Vec::new(),
         };
         // Shards are registered with the log before the stream is visible anywhere.
         self.attach_async(&record).await?;

@@ -1,10 +1,11 @@
-//! DeleteStream: DELETING for the configured delay, then gone with all its records.
+//! DeleteStream: DELETING for the configured delay, then gone with all its records (and its
+//! consumers, which only `EnforceConsumerDeletion` allows).
 
 use serde::Deserialize;
 use spate_meta::StreamStatus;
 
 use crate::engine::{Engine, RequestContext};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult, ErrorKind};
 
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "PascalCase")]
@@ -26,6 +27,16 @@ impl Engine {
         let now = self.now_ms();
         let due = self
             .mutate(&stream, |record| {
+                // Consumers go with the stream only when the caller says so.
+                if !record.consumers.is_empty() && input.enforce_consumer_deletion != Some(true) {
+                    return Err(ApiError::new(
+                        ErrorKind::ResourceInUse,
+                        format!(
+                            "Stream {} under account {} has registered consumers. Deregister them first or set EnforceConsumerDeletion.",
+                            record.name, record.account
+                        ),
+                    ));
+                }
                 // Deleting twice is harmless; a CREATING stream cannot be deleted yet.
                 match record.status {
                     StreamStatus::Creating => Err(Engine::not_active(record)),

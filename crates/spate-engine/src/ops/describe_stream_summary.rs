@@ -67,7 +67,7 @@ impl Engine {
                 encryption_type: record.encryption_type.clone(),
                 key_id: record.key_id.clone(),
                 open_shard_count: state.routes.len(),
-                consumer_count: 0,
+                consumer_count: record.consumers.len(),
                 max_record_size_in_ki_b: record.max_record_size_kib,
                 record_distribution_strategy: record.record_distribution_strategy.clone(),
             },

@@ -1,11 +1,11 @@
 //! GetShardIterator: a signed position in a shard, for GetRecords.
 
 use serde::{Deserialize, Serialize};
-use spate_log::ShardKey;
-use spate_types::{SequenceNumber, ShardId, shard_id};
+use spate_types::ShardId;
 
 use crate::engine::{Engine, RequestContext};
 use crate::error::{ApiError, ApiResult};
+use crate::position::StartAt;
 use crate::shapes::Timestamp;
 use crate::tokens::IteratorPosition;
 
@@ -49,10 +49,6 @@ impl Engine {
                 .ok_or_else(|| ApiError::shard_not_found(&input.shard_id, name, account))?;
             (shard, self.trim_horizon_ms(&state.record))
         };
-        let key = ShardKey {
-            stream: stream.uid,
-            shard: shard.index,
-        };
         let kind = input.shard_iterator_type.as_str();
         let wants_sequence = matches!(kind, "AT_SEQUENCE_NUMBER" | "AFTER_SEQUENCE_NUMBER");
         if wants_sequence != input.starting_sequence_number.is_some() {
@@ -65,63 +61,17 @@ impl Engine {
                 }
             )));
         }
-        let log = &self.inner.log;
-        let counter = match kind {
-            "TRIM_HORIZON" => {
-                log.shard_state(key, trim_horizon)
-                    .map_err(ApiError::internal)?
-                    .first_counter
-            }
-            "LATEST" => {
-                log.shard_state(key, trim_horizon)
-                    .map_err(ApiError::internal)?
-                    .next_counter
-            }
-            "AT_TIMESTAMP" => {
-                let Some(Timestamp(at)) = input.timestamp else {
-                    return Err(ApiError::invalid_argument(
-                        "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.",
-                    ));
-                };
-                let now = self.now_ms();
-                if at > now {
-                    return Err(ApiError::invalid_argument(format!(
-                        "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: {at}, currentTimestampInMillis: {now}"
-                    )));
-                }
-                log.seek_time(key, at.max(trim_horizon))
-                    .map_err(ApiError::internal)?
-            }
-            _ => {
-                let text = input
-                    .starting_sequence_number
-                    .as_deref()
-                    .unwrap_or_default();
-                let invalid = || {
-                    ApiError::invalid_argument(format!(
-                        "StartingSequenceNumber {text} used in GetShardIterator on shard {} in stream {name} under account {account} is invalid.",
-                        shard_id(shard.index)
-                    ))
-                };
-                let sequence = SequenceNumber::parse(text).ok_or_else(invalid)?;
-                if sequence.shard_index != shard.index {
-                    return Err(ApiError::invalid_argument(format!(
-                        "Invalid StartingSequenceNumber. It encodes {}, while it was used in a call to a shard with {}",
-                        shard_id(sequence.shard_index),
-                        shard_id(shard.index)
-                    )));
-                }
-                // A number from an earlier stream of the same name has another creation time.
-                if sequence.shard_created_secs != (shard.created_ms / 1000) as u64 {
-                    return Err(invalid());
-                }
-                if kind == "AT_SEQUENCE_NUMBER" {
-                    sequence.counter
-                } else {
-                    sequence.counter.saturating_add(1)
-                }
-            }
-        };
+        let counter = self.start_counter(
+            &stream,
+            &shard,
+            trim_horizon,
+            StartAt {
+                kind,
+                sequence_number: input.starting_sequence_number.as_deref(),
+                timestamp: input.timestamp,
+                operation: "GetShardIterator",
+            },
+        )?;
         if input.dry_run == Some(true) {
             return Err(ApiError::dry_run());
         }

@@ -1,4 +1,5 @@
-//! ListTagsForResource: every tag of a stream named by ARN, unpaged.
+//! ListTagsForResource: every tag of a stream or consumer named by ARN, unpaged. Also home
+//! of [`Resource`], what the three `*Resource` tagging operations address.
 
 use std::sync::Arc;
 
@@ -6,8 +7,23 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{Engine, RequestContext};
 use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::ops::consumers::ConsumerId;
 use crate::ops::list_tags_for_stream::Tag;
 use crate::registry::Stream;
+
+/// A taggable resource: a stream, or one of its consumers (whose tags live with it).
+pub(crate) enum Resource {
+    Stream(Arc<Stream>),
+    Consumer(Arc<Stream>, ConsumerId),
+}
+
+impl Resource {
+    pub fn stream(&self) -> &Arc<Stream> {
+        match self {
+            Resource::Stream(stream) | Resource::Consumer(stream, _) => stream,
+        }
+    }
+}
 
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "PascalCase")]
@@ -28,11 +44,16 @@ impl Engine {
         ctx: &RequestContext,
         input: Input,
     ) -> ApiResult<Output> {
-        let stream = self.resolve_resource(ctx, &input.resource_arn)?;
-        let state = stream.read();
-        let tags = state
-            .record
-            .tags
+        let resource = self.resolve_resource(ctx, &input.resource_arn)?;
+        let state = resource.stream().read();
+        let tags = match &resource {
+            Resource::Stream(_) => &state.record.tags,
+            Resource::Consumer(_, id) => match id.find(&state.record) {
+                Some(consumer) => &consumer.tags,
+                None => return Err(not_found(&input.resource_arn)),
+            },
+        };
+        let tags = tags
             .iter()
             .map(|(key, value)| Tag {
                 key: key.clone(),
@@ -42,18 +63,25 @@ impl Engine {
         Ok(Output { tags })
     }
 
-    /// The stream a `ResourceARN` names. Only stream ARNs name taggable resources so far.
-    pub(crate) fn resolve_resource(
-        &self,
-        ctx: &RequestContext,
-        arn: &str,
-    ) -> ApiResult<Arc<Stream>> {
-        if arn.contains("/consumer/") || !arn.contains(":stream/") {
-            return Err(ApiError::new(
-                ErrorKind::ResourceNotFound,
-                format!("Resource {arn} not found."),
-            ));
+    /// The stream or consumer a `ResourceARN` names.
+    pub(crate) fn resolve_resource(&self, ctx: &RequestContext, arn: &str) -> ApiResult<Resource> {
+        if arn.contains("/consumer/") {
+            return match self.resolve_consumer_arn(ctx, arn) {
+                Ok((stream, consumer)) => Ok(Resource::Consumer(stream, ConsumerId::of(&consumer))),
+                Err(error) if error.kind == ErrorKind::InvalidArgument => Err(not_found(arn)),
+                Err(error) => Err(error),
+            };
         }
-        self.resolve(ctx, None, Some(arn))
+        if !arn.contains(":stream/") {
+            return Err(not_found(arn));
+        }
+        self.resolve(ctx, None, Some(arn)).map(Resource::Stream)
     }
+}
+
+pub(crate) fn not_found(arn: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::ResourceNotFound,
+        format!("Resource {arn} not found."),
+    )
 }

@@ -34,33 +34,49 @@ pub(crate) fn check_tags(tags: &BTreeMap<String, String>) -> ApiResult<()> {
 
 /// Adds (or overwrites) tags, keeping the stream within its tag limit.
 pub(crate) fn add_tags(record: &mut StreamRecord, tags: BTreeMap<String, String>) -> ApiResult<()> {
+    let resource = format!("stream {} under account {}", record.name, record.account);
+    add_tags_to(&mut record.tags, tags, "stream", &resource)
+}
+
+/// Adds (or overwrites) tags of any taggable resource: `kind` is `stream` or `consumer`,
+/// `resource` names it in messages.
+pub(crate) fn add_tags_to(
+    existing: &mut BTreeMap<String, String>,
+    tags: BTreeMap<String, String>,
+    kind: &str,
+    resource: &str,
+) -> ApiResult<()> {
     check_tag_text(tags.keys().chain(tags.values()).map(String::as_str))?;
     if tags.keys().chain(tags.values()).any(|t| t.contains('%')) {
         return Err(ApiError::invalid_argument(format!(
-            "Failed to add tags to stream {} under account {} because some tags contained illegal characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@'.",
-            record.name, record.account
+            "Failed to add tags to {resource} because some tags contained illegal characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@'."
         )));
     }
-    let total = record
-        .tags
+    let total = existing
         .keys()
         .chain(tags.keys())
         .collect::<std::collections::BTreeSet<_>>()
         .len();
     if total > MAX_TAGS_PER_STREAM {
         return Err(ApiError::invalid_argument(format!(
-            "Failed to add tags to stream {} under account {} because a given stream cannot have more than {MAX_TAGS_PER_STREAM} tags associated with it.",
-            record.name, record.account
+            "Failed to add tags to {resource} because a given {kind} cannot have more than {MAX_TAGS_PER_STREAM} tags associated with it."
         )));
     }
-    record.tags.extend(tags);
+    existing.extend(tags);
     Ok(())
 }
 
 pub(crate) fn remove_tags(record: &mut StreamRecord, keys: &[String]) -> ApiResult<()> {
+    remove_tags_from(&mut record.tags, keys)
+}
+
+pub(crate) fn remove_tags_from(
+    existing: &mut BTreeMap<String, String>,
+    keys: &[String],
+) -> ApiResult<()> {
     check_tag_text(keys.iter().map(String::as_str))?;
     for key in keys {
-        record.tags.remove(key);
+        existing.remove(key);
     }
     Ok(())
 }

@@ -118,12 +118,7 @@ pub(crate) fn recover(shared: &Arc<Shared>) -> Result<Writer, LogError> {
                 chunks,
                 active_file: None,
             };
-            views.insert(
-                s.shard,
-                Arc::new(ShardView {
-                    state: state.into(),
-                }),
-            );
+            views.insert(s.shard, Arc::new(ShardView::new(state)));
         }
     }
 

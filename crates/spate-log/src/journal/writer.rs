@@ -354,5 +354,8 @@ pub(crate) fn publish_to(
             .map_or(last.arrival_ms, |a| a.max(last.arrival_ms)),
     );
     st.active_file = Some((segment, file));
+    // Subscribers learn of the commit now, from the commit path itself; `send` is a no-op
+    // (one atomic load) while nobody watches.
+    let _ = view.commits.send(st.committed_next);
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests of the public functions: decode → validate, encode, errors.
 
 mod codecs;
+mod eventstream;
 mod validation;
 
 use minicbor::Encoder;

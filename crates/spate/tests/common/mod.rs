@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod efo;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -17,6 +19,17 @@ use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 pub struct Spate {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The TLS listener's address, when started with `--tls-listen`.
+    pub tls_addr: Option<SocketAddr>,
+    /// The self-signed certificate's PEM file, when started with `--tls-self-signed`.
+    pub tls_cert: Option<std::path::PathBuf>,
+}
+
+/// The start-up lines tests care about.
+enum Printed {
+    Http(SocketAddr),
+    Https(SocketAddr),
+    Certificate(std::path::PathBuf),
 }
 
 impl Spate {
@@ -41,15 +54,35 @@ impl Spate {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("listening on http://") {
-                    let _ = tx.send(addr.parse::<SocketAddr>().expect("address"));
-                }
+                let printed = if let Some(addr) = line.strip_prefix("listening on http://") {
+                    Printed::Http(addr.parse().expect("address"))
+                } else if let Some(addr) = line.strip_prefix("listening on https://") {
+                    Printed::Https(addr.parse().expect("address"))
+                } else if line.starts_with("tls certificate") {
+                    let (_, path) = line.rsplit_once(": ").expect("a path");
+                    Printed::Certificate(path.into())
+                } else {
+                    continue;
+                };
+                let _ = tx.send(printed);
             }
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("spate printed its address in time");
-        Spate { child, addr }
+        let wants_tls = args.contains(&"--tls-listen");
+        let (mut addr, mut tls_addr, mut tls_cert) = (None, None, None);
+        while addr.is_none() || (wants_tls && tls_addr.is_none()) {
+            match rx.recv_timeout(Duration::from_secs(30)) {
+                Ok(Printed::Http(a)) => addr = Some(a),
+                Ok(Printed::Https(a)) => tls_addr = Some(a),
+                Ok(Printed::Certificate(path)) => tls_cert = Some(path),
+                Err(_) => panic!("spate did not print its addresses in time"),
+            }
+        }
+        Spate {
+            child,
+            addr: addr.expect("address"),
+            tls_addr,
+            tls_cert,
+        }
     }
 
     pub fn in_memory() -> Spate {
