@@ -377,7 +377,10 @@ pub(crate) fn log_shards(
                     stream: record.uid,
                     shard: s.index,
                 },
-                s.start_counter,
+                // Records start one above the shard's own StartingSequenceNumber, so that
+                // number is below every record and AFTER_SEQUENCE_NUMBER of it finds the
+                // first one. (The log never lowers a counter, so this is safe on restart.)
+                s.start_counter + 1,
             )
         })
         .collect()

@@ -386,3 +386,59 @@ async fn records_past_retention_are_not_returned() {
     assert_eq!(got.records().len(), 1);
     assert_eq!(got.records()[0].data().as_ref(), b"new");
 }
+
+#[tokio::test]
+async fn the_starting_sequence_number_is_below_every_record() {
+    let spate = Spate::in_memory();
+    let client = spate.client();
+    create_active(&client, "start", 1).await;
+    let first = client
+        .put_record()
+        .stream_name("start")
+        .partition_key("k")
+        .data(Blob::new(b"first".to_vec()))
+        .send()
+        .await
+        .expect("put");
+    let shards = client
+        .list_shards()
+        .stream_name("start")
+        .send()
+        .await
+        .expect("list");
+    let starting = shards.shards()[0]
+        .sequence_number_range()
+        .expect("range")
+        .starting_sequence_number()
+        .to_owned();
+    assert!(
+        (starting.len(), starting.as_str())
+            < (first.sequence_number().len(), first.sequence_number())
+    );
+    for kind in [
+        ShardIteratorType::AfterSequenceNumber,
+        ShardIteratorType::AtSequenceNumber,
+    ] {
+        let it = client
+            .get_shard_iterator()
+            .stream_name("start")
+            .shard_id("shardId-000000000000")
+            .shard_iterator_type(kind.clone())
+            .starting_sequence_number(&starting)
+            .send()
+            .await
+            .expect("iterator");
+        let got = client
+            .get_records()
+            .shard_iterator(it.shard_iterator().expect("it"))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(
+            got.records().len(),
+            1,
+            "{kind:?} of the shard's start finds the first record"
+        );
+        assert_eq!(got.records()[0].data().as_ref(), b"first");
+    }
+}
