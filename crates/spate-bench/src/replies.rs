@@ -1,0 +1,344 @@
+//! Reading the replies the bench checks: acknowledgements of puts (for FailedRecordCount,
+//! sequence order and read-back samples) and GetRecords pages, in JSON or CBOR.
+
+use std::borrow::Cow;
+
+use anyhow::{Context, anyhow, bail};
+use base64::Engine as _;
+use minicbor::Decoder;
+use minicbor::data::Type;
+use serde::Deserialize;
+
+use crate::kinesis::{Codec, base64_decoded_len};
+use crate::sequence::Sequence;
+
+/// Where an acknowledged record went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    pub shard: String,
+    pub sequence: Sequence,
+}
+
+#[derive(Debug, Default)]
+pub struct PutRecordsAck {
+    pub failed: u64,
+    /// One entry per request record, `None` where that record failed.
+    pub records: Vec<Option<Ack>>,
+}
+
+/// A record as GetRecords returned it. The partition key and bytes are kept only when asked
+/// for (read-back checks); throughput runs only count.
+#[derive(Debug, Clone)]
+pub struct ReadRecord {
+    pub sequence: Sequence,
+    pub data_len: usize,
+    pub partition_key: String,
+    pub data: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Default)]
+pub struct Page {
+    pub records: Vec<ReadRecord>,
+    pub next_iterator: Option<String>,
+    pub millis_behind: Option<i64>,
+}
+
+pub fn parse_sequence(text: &str) -> anyhow::Result<Sequence> {
+    Sequence::parse(text)
+        .ok_or_else(|| anyhow!("sequence number {text:?} is not a decimal integer"))
+}
+
+#[derive(Deserialize)]
+struct JsonAck<'a> {
+    #[serde(rename = "ShardId", borrow)]
+    shard: Option<Cow<'a, str>>,
+    #[serde(rename = "SequenceNumber", borrow)]
+    sequence: Option<Cow<'a, str>>,
+}
+
+impl JsonAck<'_> {
+    fn into_ack(self) -> anyhow::Result<Option<Ack>> {
+        match (self.shard, self.sequence) {
+            (Some(shard), Some(sequence)) => Ok(Some(Ack {
+                shard: shard.into_owned(),
+                sequence: parse_sequence(&sequence)?,
+            })),
+            _ => Ok(None),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct JsonPutRecords<'a> {
+    #[serde(rename = "FailedRecordCount")]
+    failed: Option<u64>,
+    #[serde(rename = "Records", borrow)]
+    records: Vec<JsonAck<'a>>,
+}
+
+#[derive(Deserialize)]
+struct JsonPage<'a> {
+    #[serde(rename = "Records", borrow)]
+    records: Vec<JsonRecord<'a>>,
+    #[serde(rename = "NextShardIterator")]
+    next_iterator: Option<String>,
+    #[serde(rename = "MillisBehindLatest")]
+    millis_behind: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct JsonRecord<'a> {
+    #[serde(rename = "SequenceNumber", borrow)]
+    sequence: Cow<'a, str>,
+    #[serde(rename = "Data", borrow)]
+    data: Cow<'a, str>,
+    #[serde(rename = "PartitionKey", borrow)]
+    partition_key: Cow<'a, str>,
+}
+
+pub fn put_record(codec: Codec, body: &[u8]) -> anyhow::Result<Ack> {
+    let ack = match codec {
+        Codec::Json => serde_json::from_slice::<JsonAck>(body)?.into_ack()?,
+        Codec::Cbor => {
+            let mut d = Decoder::new(body);
+            cbor_ack(&mut d)?
+        }
+    };
+    ack.ok_or_else(|| anyhow!("PutRecord reply without ShardId and SequenceNumber"))
+}
+
+pub fn put_records(codec: Codec, body: &[u8]) -> anyhow::Result<PutRecordsAck> {
+    match codec {
+        Codec::Json => {
+            let reply: JsonPutRecords = serde_json::from_slice(body)?;
+            let records = reply
+                .records
+                .into_iter()
+                .map(JsonAck::into_ack)
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Ok(PutRecordsAck {
+                failed: reply.failed.unwrap_or(0),
+                records,
+            })
+        }
+        Codec::Cbor => {
+            let mut d = Decoder::new(body);
+            let mut ack = PutRecordsAck::default();
+            cbor_map(&mut d, |key, d| {
+                match key {
+                    "FailedRecordCount" => ack.failed = d.u64()?,
+                    "Records" => cbor_array(d, |d| {
+                        ack.records.push(cbor_ack(d)?);
+                        Ok(())
+                    })?,
+                    _ => d.skip()?,
+                }
+                Ok(())
+            })?;
+            Ok(ack)
+        }
+    }
+}
+
+pub fn get_records(codec: Codec, body: &[u8], keep_data: bool) -> anyhow::Result<Page> {
+    match codec {
+        Codec::Json => {
+            let reply: JsonPage = serde_json::from_slice(body)?;
+            let records = reply
+                .records
+                .into_iter()
+                .map(|r| {
+                    let data = if keep_data {
+                        Some(
+                            base64::engine::general_purpose::STANDARD
+                                .decode(r.data.as_bytes())
+                                .context("record Data is not base64")?,
+                        )
+                    } else {
+                        None
+                    };
+                    Ok(ReadRecord {
+                        sequence: parse_sequence(&r.sequence)?,
+                        data_len: base64_decoded_len(&r.data),
+                        partition_key: if keep_data {
+                            r.partition_key.into_owned()
+                        } else {
+                            String::new()
+                        },
+                        data,
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Ok(Page {
+                records,
+                next_iterator: reply.next_iterator,
+                millis_behind: reply.millis_behind,
+            })
+        }
+        Codec::Cbor => {
+            let mut d = Decoder::new(body);
+            let mut page = Page::default();
+            cbor_map(&mut d, |key, d| {
+                match key {
+                    "Records" => cbor_array(d, |d| {
+                        page.records.push(cbor_record(d, keep_data)?);
+                        Ok(())
+                    })?,
+                    "NextShardIterator" => page.next_iterator = Some(d.str()?.to_owned()),
+                    "MillisBehindLatest" => page.millis_behind = Some(d.i64()?),
+                    _ => d.skip()?,
+                }
+                Ok(())
+            })?;
+            Ok(page)
+        }
+    }
+}
+
+type CborResult<T> = Result<T, minicbor::decode::Error>;
+
+/// Visits a map's entries, definite or indefinite (the Java SDK writes indefinite ones).
+fn cbor_map<'b>(
+    d: &mut Decoder<'b>,
+    mut entry: impl FnMut(&'b str, &mut Decoder<'b>) -> CborResult<()>,
+) -> anyhow::Result<()> {
+    match d.map()? {
+        Some(len) => {
+            for _ in 0..len {
+                let key = d.str()?;
+                entry(key, d)?;
+            }
+        }
+        None => loop {
+            if d.datatype()? == Type::Break {
+                d.set_position(d.position() + 1);
+                break;
+            }
+            let key = d.str()?;
+            entry(key, d)?;
+        },
+    }
+    Ok(())
+}
+
+fn cbor_array<'b>(
+    d: &mut Decoder<'b>,
+    mut item: impl FnMut(&mut Decoder<'b>) -> anyhow::Result<()>,
+) -> CborResult<()> {
+    let wrap = |e: anyhow::Error| minicbor::decode::Error::message(e.to_string());
+    match d.array()? {
+        Some(len) => {
+            for _ in 0..len {
+                item(d).map_err(wrap)?;
+            }
+        }
+        None => loop {
+            if d.datatype()? == Type::Break {
+                d.set_position(d.position() + 1);
+                break;
+            }
+            item(d).map_err(wrap)?;
+        },
+    }
+    Ok(())
+}
+
+fn cbor_ack(d: &mut Decoder<'_>) -> anyhow::Result<Option<Ack>> {
+    let mut shard = None;
+    let mut sequence = None;
+    cbor_map(d, |key, d| {
+        match key {
+            "ShardId" => shard = Some(d.str()?),
+            "SequenceNumber" => sequence = Some(d.str()?),
+            _ => d.skip()?,
+        }
+        Ok(())
+    })?;
+    match (shard, sequence) {
+        (Some(shard), Some(sequence)) => Ok(Some(Ack {
+            shard: shard.to_owned(),
+            sequence: parse_sequence(sequence)?,
+        })),
+        _ => Ok(None),
+    }
+}
+
+fn cbor_record(d: &mut Decoder<'_>, keep_data: bool) -> anyhow::Result<ReadRecord> {
+    let mut sequence = None;
+    let mut data: Option<&[u8]> = None;
+    let mut partition_key = "";
+    cbor_map(d, |key, d| {
+        match key {
+            "SequenceNumber" => sequence = Some(d.str()?),
+            "Data" => data = Some(d.bytes()?),
+            "PartitionKey" => partition_key = d.str()?,
+            _ => d.skip()?,
+        }
+        Ok(())
+    })?;
+    let (Some(sequence), Some(data)) = (sequence, data) else {
+        bail!("CBOR record without SequenceNumber or Data");
+    };
+    Ok(ReadRecord {
+        sequence: parse_sequence(sequence)?,
+        data_len: data.len(),
+        partition_key: if keep_data {
+            partition_key.to_owned()
+        } else {
+            String::new()
+        },
+        data: keep_data.then(|| data.to_vec()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_put_records_with_a_failed_entry() {
+        let body = br#"{"FailedRecordCount":1,"Records":[
+            {"SequenceNumber":"49590338271490256608559692538361571095921575989136588898","ShardId":"shardId-000000000001"},
+            {"ErrorCode":"ProvisionedThroughputExceededException","ErrorMessage":"slow down"}]}"#;
+        let ack = put_records(Codec::Json, body).unwrap();
+        assert_eq!(ack.failed, 1);
+        assert_eq!(
+            ack.records[0].as_ref().unwrap().sequence.to_string(),
+            "49590338271490256608559692538361571095921575989136588898"
+        );
+        assert!(ack.records[1].is_none());
+    }
+
+    #[test]
+    fn cbor_page_with_indefinite_maps() {
+        let mut e = minicbor::Encoder::new(Vec::new());
+        e.begin_map().unwrap();
+        e.str("Records").unwrap().array(1).unwrap();
+        e.begin_map().unwrap();
+        e.str("SequenceNumber").unwrap().str("42").unwrap();
+        e.str("ApproximateArrivalTimestamp").unwrap();
+        e.tag(minicbor::data::Tag::new(1)).unwrap().u64(1).unwrap();
+        e.str("Data").unwrap().bytes(b"abc").unwrap();
+        e.str("PartitionKey").unwrap().str("k").unwrap();
+        e.end().unwrap();
+        e.str("NextShardIterator").unwrap().str("it").unwrap();
+        e.str("MillisBehindLatest").unwrap().u64(0).unwrap();
+        e.end().unwrap();
+        let page = get_records(Codec::Cbor, &e.into_writer(), true).unwrap();
+        assert_eq!(page.records[0].sequence, Sequence::parse("42").unwrap());
+        assert_eq!(page.records[0].data.as_deref(), Some(&b"abc"[..]));
+        assert_eq!(page.records[0].partition_key, "k");
+        assert_eq!(page.next_iterator.as_deref(), Some("it"));
+        assert_eq!(page.millis_behind, Some(0));
+    }
+
+    #[test]
+    fn json_page_counts_bytes_without_keeping_them() {
+        let body = br#"{"Records":[{"SequenceNumber":"7","ApproximateArrivalTimestamp":1.5,
+            "Data":"aGVsbG8=","PartitionKey":"p"}],"NextShardIterator":"n","MillisBehindLatest":3}"#;
+        let page = get_records(Codec::Json, body, false).unwrap();
+        assert_eq!(page.records[0].data_len, 5);
+        assert!(page.records[0].data.is_none());
+        assert_eq!(page.millis_behind, Some(3));
+    }
+}

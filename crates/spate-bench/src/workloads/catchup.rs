@@ -1,0 +1,202 @@
+//! W3: a consumer catching up on one shard — GetRecords (Limit 10,000) from TRIM_HORIZON to
+//! the tip, back to back on one connection, from data the server has in page cache. The
+//! figure is raw payload bytes per second (record Data, not the base64 or framing around it),
+//! compared with the loopback TCP bandwidth of the same run (`loopback`).
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use super::put::{Preset, build_pool};
+use super::{Common, parse_bytes, parse_seconds};
+use crate::api::Api;
+use crate::conn::{Conn, Prepared};
+use crate::kinesis::{self, Codec};
+use crate::loadgen::{self, Check, Mode, Plan};
+use crate::procfs;
+use crate::replies;
+use crate::report::{self, round2};
+use crate::sequence::Sequence;
+
+#[derive(clap::Args, Debug)]
+pub struct CatchupArgs {
+    #[command(flatten)]
+    pub common: Common,
+    #[arg(long, default_value = "bench-w3")]
+    pub stream: String,
+    /// First write this much payload into the (one-shard) stream, then read.
+    #[arg(long, value_parser = parse_bytes, default_value = "0")]
+    pub fill: u64,
+    /// Only fill; don't read.
+    #[arg(long)]
+    pub fill_only: bool,
+    #[arg(long, default_value_t = 1024)]
+    pub record_bytes: usize,
+    #[arg(long, default_value_t = 10_000)]
+    pub limit: u32,
+    #[arg(long, value_enum, default_value = "json")]
+    pub codec: Codec,
+    /// Stop reading after this long even if not caught up.
+    #[arg(long, value_parser = parse_seconds, default_value = "60")]
+    pub max_time: Duration,
+    /// Stop reading after this much payload (0: read to the tip).
+    #[arg(long, value_parser = parse_bytes, default_value = "0")]
+    pub max_bytes: u64,
+}
+
+const SHARD: &str = "shardId-000000000000";
+
+pub async fn run(args: CatchupArgs) -> anyhow::Result<()> {
+    let addr = args.common.endpoint;
+    if args.fill > 0 {
+        fill(&args).await?;
+    }
+    if args.fill_only {
+        return Ok(());
+    }
+    let mut api = Api::connect(addr).await?;
+    let mut iterator = api
+        .shard_iterator(&args.stream, SHARD, "TRIM_HORIZON", None)
+        .await?;
+    let mut conn = Conn::connect(addr, args.common.http).await?;
+    let mut latency = report::new_histogram();
+    let (mut pages, mut records, mut payload, mut wire) = (0u64, 0u64, 0u64, 0u64);
+    let (mut non_2xx, mut order_violations) = (0u64, 0u64);
+    let mut previous: Option<Sequence> = None;
+    let mut parse_time = Duration::ZERO;
+    let mut first_error = None;
+    let server_cpu_before = args
+        .common
+        .server_pid
+        .and_then(|p| procfs::cpu_time(p).ok());
+    let client_cpu_before = procfs::cpu_time(std::process::id()).ok();
+    let started = Instant::now();
+    while started.elapsed() < args.max_time {
+        let body = kinesis::get_records_body(args.codec, &iterator, args.limit);
+        let request = Prepared::new(addr, "GetRecords", args.codec, body);
+        let sent = Instant::now();
+        let reply = conn.call(&request).await?;
+        report::record(&mut latency, sent.elapsed().as_nanos());
+        pages += 1;
+        wire += reply.body.len() as u64;
+        if !(200..300).contains(&reply.status) {
+            non_2xx += 1;
+            first_error.get_or_insert_with(|| String::from_utf8_lossy(&reply.body).into_owned());
+            break;
+        }
+        let parsing = Instant::now();
+        let page = replies::get_records(args.codec, &reply.body, false)?;
+        parse_time += parsing.elapsed();
+        for record in &page.records {
+            if previous.is_some_and(|p| record.sequence <= p) {
+                order_violations += 1;
+            }
+            previous = Some(record.sequence);
+            payload += record.data_len as u64;
+        }
+        records += page.records.len() as u64;
+        let caught_up = page.records.is_empty() && page.millis_behind.unwrap_or(0) == 0;
+        match page.next_iterator {
+            Some(next) if !caught_up => iterator = next,
+            _ => break,
+        }
+        if args.max_bytes > 0 && payload >= args.max_bytes {
+            break;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64().max(1e-9);
+    let server_cpu = args
+        .common
+        .server_pid
+        .and_then(|p| procfs::cpu_time(p).ok())
+        .zip(server_cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    let client_cpu = procfs::cpu_time(std::process::id())
+        .ok()
+        .zip(client_cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+
+    let mut report = args.common.report("w3");
+    report.set("codec", serde_json::to_value(args.codec)?);
+    report.set("limit", args.limit);
+    report.set("seconds", round2(elapsed));
+    report.set("pages", pages);
+    report.set("records", records);
+    report.set("payload_bytes", payload);
+    report.set("mb_per_s", round2(payload as f64 / elapsed / 1e6));
+    report.set("wire_mb_per_s", round2(wire as f64 / elapsed / 1e6));
+    report.set("records_per_s", round2(records as f64 / elapsed));
+    report.latency("latency", &latency);
+    report.set("non_2xx", non_2xx);
+    if let Some(error) = first_error {
+        report.set("first_error", error);
+    }
+    report.set("order_violations", order_violations);
+    report.set("verify_ok", order_violations == 0 && non_2xx == 0);
+    if let Some(cpu) = server_cpu {
+        report.set("server_cpu_util", round2(cpu.as_secs_f64() / elapsed));
+        if pages > 0 {
+            report.set(
+                "server_cpu_us_per_req",
+                round2(cpu.as_secs_f64() * 1e6 / pages as f64),
+            );
+        }
+    }
+    if let Some(cpu) = client_cpu {
+        report.set("client_cpu_util", round2(cpu.as_secs_f64() / elapsed));
+    }
+    report.set(
+        "client_parse_share",
+        round2(parse_time.as_secs_f64() / elapsed),
+    );
+    report.finish(args.common.json_out.as_deref())
+}
+
+/// Writes `args.fill` bytes of payload into a one-shard stream with W2's requests.
+async fn fill(args: &CatchupArgs) -> anyhow::Result<()> {
+    let addr = args.common.endpoint;
+    let mut api = Api::connect(addr).await?;
+    api.ensure_stream(&args.stream, 1).await?;
+    let preset = Preset {
+        name: "w3-fill",
+        batch: Some(500),
+        record_bytes: args.record_bytes,
+        streams: 1,
+        shards: 1,
+        connections: 8,
+        codec: Codec::Json,
+    };
+    let streams = vec![args.stream.clone()];
+    let pool = Arc::new(build_pool(addr, &preset, &streams, 16));
+    let per_request = (500 * args.record_bytes) as u64;
+    let plan = Plan {
+        addr,
+        protocol: args.common.http,
+        connections: preset.connections,
+        streams_per_conn: 1,
+        mode: Mode::Closed,
+        start: Instant::now(),
+        warmup: Duration::ZERO,
+        duration: Duration::from_secs(1800),
+        drain: Duration::from_secs(5),
+        request_timeout: Duration::from_secs(30),
+        pool,
+        codec: Codec::Json,
+        check: Check::PutRecords,
+        max_requests: Some(args.fill.div_ceil(per_request)),
+        server_pid: args.common.server_pid,
+        max_samples: 0,
+        keep_all_acks: false,
+        stop: Arc::new(AtomicBool::new(false)),
+        progress: Arc::default(),
+    };
+    let outcome = loadgen::run(plan).await?;
+    let mut report = args.common.report("w3-fill");
+    report.set("key", "w3-fill");
+    outcome.report_into(&mut report);
+    report.print();
+    if outcome.failed_records > 0 || outcome.non_2xx > 0 || outcome.io_errors > 0 {
+        anyhow::bail!("filling {} did not fully succeed", args.stream);
+    }
+    Ok(())
+}
