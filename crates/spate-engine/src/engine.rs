@@ -46,6 +46,8 @@ pub(crate) struct Inner {
     pub faults: crate::faults::Faults,
     /// The live SubscribeToShard subscriptions, one per consumer and shard.
     pub subscriptions: Arc<crate::subscription::Subscriptions>,
+    /// This engine's own metrics registry (several engines may share a process).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Engine {
@@ -62,6 +64,7 @@ impl Engine {
             inner: Arc::new(Inner {
                 clock,
                 meta: meta.clone(),
+                metrics: crate::metrics::Metrics::new(log.clone()),
                 log,
                 tokens: TokenKey::new(key),
                 registry: RwLock::new(Registry::default()),
@@ -75,7 +78,7 @@ impl Engine {
         };
         for record in meta.load_streams()? {
             engine.attach(&record)?;
-            let stream = Arc::new(Stream::new(record.clone()));
+            let stream = Arc::new(Stream::new(record.clone(), &engine.inner.metrics));
             engine.registry_mut().insert(stream);
             if let Some(due) = record.status_due_ms {
                 engine.schedule_transition(record.uid, due);
@@ -97,6 +100,16 @@ impl Engine {
 
     pub fn log(&self) -> &Log {
         &self.inner.log
+    }
+
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    /// Ready to serve: every stream is loaded (true once [`Engine::open`] has returned) and
+    /// the record log accepts writes.
+    pub fn is_ready(&self) -> bool {
+        !self.inner.log.stats().poisoned
     }
 
     pub(crate) fn now_ms(&self) -> i64 {
@@ -309,6 +322,9 @@ impl Engine {
         let _control = self.inner.control.lock().await;
         self.inner.meta.delete_stream(stream.uid)?;
         self.registry_mut().remove(stream.uid);
+        self.inner
+            .metrics
+            .forget_stream(&stream.key, &stream.shard_indices());
         let (name, account) = (&stream.key.name, &stream.key.account);
         self.end_subscriptions(
             |key| key.stream == stream.uid,

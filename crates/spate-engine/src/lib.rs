@@ -11,7 +11,7 @@
 //! are enforced; [`faults`] failures and latency injected for people testing their clients;
 //! [`subscription`] enhanced fan-out subscriptions (SubscribeToShard), fed from the record
 //! log's commit notifications; `position` the starting positions that iterators and
-//! subscriptions share.
+//! subscriptions share; [`metrics`] the Prometheus registry of CloudWatch-named metrics.
 
 pub mod autoscale;
 pub mod clock;
@@ -20,6 +20,7 @@ mod engine;
 pub mod error;
 pub mod faults;
 pub mod limits;
+pub mod metrics;
 pub mod ops;
 mod position;
 mod registry;
@@ -36,4 +37,5 @@ pub use engine::{Engine, RequestContext};
 pub use error::{ApiError, ApiResult, ErrorKind};
 pub use faults::{FaultRule, FaultRules, Faults};
 pub use limits::LimitsConfig;
+pub use metrics::Metrics;
 pub use subscription::{SubscribeToShardEvent, Subscription, SubscriptionItem};

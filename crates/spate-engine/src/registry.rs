@@ -79,13 +79,17 @@ pub struct Stream {
     state: RwLock<StreamState>,
     /// Recent writes per shard, which on-demand scaling reads.
     pub(crate) write_load: crate::autoscale::WriteLoad,
+    /// This stream's metric series, so the data path need not look them up.
+    pub(crate) metrics: crate::metrics::StreamMetrics,
 }
 
 impl Stream {
-    pub fn new(record: StreamRecord) -> Stream {
+    pub fn new(record: StreamRecord, metrics: &Arc<crate::metrics::Metrics>) -> Stream {
+        let key = StreamKey::of(&record);
         Stream {
             uid: record.uid,
-            key: StreamKey::of(&record),
+            metrics: metrics.stream(&key),
+            key,
             state: RwLock::new(StreamState::new(record)),
             write_load: Default::default(),
         }
@@ -103,6 +107,11 @@ impl Stream {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         *state = StreamState::new(record);
+    }
+
+    /// Every shard's index, open or closed.
+    pub fn shard_indices(&self) -> Vec<u32> {
+        self.read().record.shards.iter().map(|s| s.index).collect()
     }
 
     pub fn status(&self) -> StreamStatus {

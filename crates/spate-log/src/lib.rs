@@ -20,6 +20,7 @@
 //! - `checkpoint.rs`, `retention.rs`: the writer thread's periodic work.
 //! - [`disk`]: the storage trait with real, in-memory and crash-simulating implementations.
 //! - [`clock`]: the time source, injectable for tests.
+//! - `stats.rs`: counters for operators ([`Log::stats`]).
 //!
 //! The bytes on disk are documented in `docs/on-disk-format.md`.
 
@@ -36,12 +37,14 @@ mod log;
 mod read;
 mod retention;
 mod state;
+mod stats;
 mod sync;
 mod types;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::LogError;
 pub use log::Log;
+pub use stats::{GROUP_RECORDS_BOUNDS, LogStats, SYNC_SECONDS_BOUNDS};
 pub use types::{
     Appended, Durability, LogConfig, NewRecord, ReadBatch, ShardKey, ShardState, StoredRecord,
 };

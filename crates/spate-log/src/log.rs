@@ -74,6 +74,7 @@ impl Log {
             shards: RwLock::new(HashMap::new()),
             segments: RwLock::new(Default::default()),
             retention: Mutex::new(HashMap::new()),
+            stats: Default::default(),
         });
         let w = recovery::recover(&shared)?;
         let writer = std::thread::Builder::new()
@@ -242,6 +243,11 @@ impl Log {
     /// Writes and syncs everything queued, checkpoints, and stops the background threads.
     /// Later calls (and other operations) return `ShuttingDown`, except a repeated
     /// `shutdown`, which returns `Ok`.
+    /// Counters since the log opened: syncs, group commits, journal bytes, poisoning.
+    pub fn stats(&self) -> crate::LogStats {
+        self.handle.shared.stats.snapshot()
+    }
+
     pub fn shutdown(&self) -> Result<(), LogError> {
         self.handle.shutdown()
     }

@@ -140,6 +140,7 @@ pub(crate) struct Shared {
     /// Open journal segments for readers; the writer adds, retention removes.
     pub segments: RwLock<BTreeMap<u64, Arc<dyn DiskFile>>>,
     pub retention: Mutex<HashMap<u64, Duration>>,
+    pub stats: crate::stats::Stats,
 }
 
 impl Shared {
@@ -173,6 +174,7 @@ impl Shared {
 
     pub(crate) fn poison(&self) {
         lock(&self.queue).poisoned = true;
+        self.stats.poisoned();
         self.space.notify_waiters();
     }
 

@@ -57,6 +57,8 @@ pub async fn dispatch(
         Operation::DeregisterStreamConsumer => call!(deregister_stream_consumer),
         Operation::DescribeStreamConsumer => call!(describe_stream_consumer),
         Operation::ListStreamConsumers => call!(list_stream_consumers),
+        Operation::EnableEnhancedMonitoring => call!(enable_enhanced_monitoring),
+        Operation::DisableEnhancedMonitoring => call!(disable_enhanced_monitoring),
         other => Err(ApiError::new(
             ErrorKind::UnknownOperation,
             format!(

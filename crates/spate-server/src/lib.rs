@@ -8,13 +8,14 @@
 //! authorization header, body size) and answers errors the way AWS's front end does;
 //! [`dispatch`] maps each operation to its engine method; [`response`] decides HTTP status
 //! and headers for every reply in one place; [`admin`] serves `/_spate/` (fault rules) when
-//! enabled; [`subscribe`] streams SubscribeToShard's event stream; [`tls`] loads or makes
+//! enabled; [`observe`] answers `/health`, `/ready` and `/metrics`; [`subscribe`] streams SubscribeToShard's event stream; [`tls`] loads or makes
 //! the TLS certificate.
 
 mod admin;
 pub mod auth;
 mod dispatch;
 mod listener;
+mod observe;
 mod request;
 mod response;
 mod subscribe;

@@ -18,11 +18,13 @@ use spate_wire::{Codec, Operation};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
+use tracing::Instrument;
 
 use crate::auth::{Authenticator, Head};
 use crate::dispatch::dispatch;
+use crate::observe::ServerMetrics;
 use crate::response::{self, Reply};
-use crate::{admin, request, subscribe};
+use crate::{admin, observe, request, subscribe};
 
 /// How long shutdown waits for in-flight requests before giving up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -50,6 +52,7 @@ struct Frontend {
     engine: Engine,
     admin: bool,
     auth: Authenticator,
+    metrics: ServerMetrics,
 }
 
 /// A server running on a background task, for tests and embedding.
@@ -124,6 +127,7 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let graceful = GracefulShutdown::new();
         let frontend = Arc::new(Frontend {
+            metrics: ServerMetrics::registered_with(&self.engine),
             engine: self.engine,
             admin: self.admin,
             auth: self.auth,
@@ -210,9 +214,14 @@ where
     builder
         .http2()
         .max_concurrent_streams(MAX_CONCURRENT_STREAMS);
+    let _open = frontend.metrics.connection();
     let service = service_fn(move |request| {
         let frontend = frontend.clone();
-        async move { Ok::<_, Infallible>(handle(&frontend, request).await) }
+        let request_id = response::request_id();
+        // Every line logged while the request is handled carries its id.
+        let span = tracing::info_span!("request", request_id = %request_id);
+        async move { Ok::<_, Infallible>(handle(&frontend, request, request_id).await) }
+            .instrument(span)
     });
     let connection = builder.serve_connection(io, service);
     if let Err(error) = watcher.watch(connection).await {
@@ -220,13 +229,16 @@ where
     }
 }
 
-async fn handle(frontend: &Frontend, request: Request<Incoming>) -> Reply {
+async fn handle(frontend: &Frontend, request: Request<Incoming>, request_id: String) -> Reply {
     let Frontend {
         engine,
         admin,
         auth,
+        metrics,
     } = frontend;
-    let request_id = response::request_id();
+    if let Some(reply) = observe::reply(engine, request.method(), request.uri().path()) {
+        return reply;
+    }
     if *admin && request.uri().path().starts_with(admin::PREFIX) {
         return admin::handle(engine, request, &request_id).await;
     }
@@ -252,11 +264,17 @@ async fn handle(frontend: &Frontend, request: Request<Incoming>) -> Reply {
     // The signature covers the body, so authentication comes once it is read.
     let ctx = match auth.context(&head, &body, engine.config()) {
         Ok(ctx) => ctx,
-        Err(error) => return response::api_error(&request_id, codec, &error),
+        Err(error) => {
+            metrics.request(operation.name(), Some(error.kind.aws_type()));
+            return response::api_error(&request_id, codec, &error);
+        }
     };
     let input = match spate_wire::decode_request(operation, codec, &body) {
         Ok(input) => input,
-        Err(error) => return response::wire_error(&request_id, codec, &error),
+        Err(error) => {
+            metrics.request(operation.name(), Some(error.aws_type()));
+            return response::wire_error(&request_id, codec, &error);
+        }
     };
     // Injected faults and control-plane rate limits come before the operation, so a refused
     // call has done nothing.
@@ -267,21 +285,27 @@ async fn handle(frontend: &Frontend, request: Request<Incoming>) -> Reply {
     {
         // The one streamed reply.
         Ok(()) if operation == Operation::SubscribeToShard => {
-            return subscribe::reply(engine, &ctx, input, codec, &request_id).await;
+            let reply = subscribe::reply(engine, &ctx, input, codec, &request_id).await;
+            let failed = (!reply.status().is_success()).then_some("SubscribeToShardError");
+            metrics.request(operation.name(), failed);
+            return reply;
         }
         Ok(()) => dispatch(engine, &ctx, operation, input).await,
         Err(error) => Err(error),
     };
-    tracing::debug!(
-        operation = operation.name(),
-        request_id,
-        ok = result.is_ok(),
-        "request"
-    );
-    match result.and_then(|output| {
+    let result = result.and_then(|output| {
         spate_wire::encode_response(operation, codec, &output)
             .map_err(spate_engine::ApiError::internal)
-    }) {
+    });
+    let error = result.as_ref().err().map(|error| error.kind.aws_type());
+    metrics.request(operation.name(), error);
+    // The request id comes from the enclosing span.
+    tracing::debug!(
+        operation = operation.name(),
+        error = error.unwrap_or(""),
+        "request"
+    );
+    match result {
         Ok(body) => response::success(&request_id, codec, body),
         Err(error) => response::api_error(&request_id, codec, &error),
     }

@@ -78,6 +78,11 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credentials: Option<PathBuf>,
+    /// Log lines as `text` (human-readable) or `json` (one object per line). Either way a
+    /// request's lines carry its `request_id`. `SPATE_LOG` sets the filter (default `info`).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<String>,
     /// How long a new stream stays CREATING.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -170,6 +175,7 @@ const SETTINGS: &[&str] = &[
     "admin",
     "auth",
     "credentials",
+    "log_format",
     "faults",
     "create_stream_ms",
     "delete_stream_ms",
@@ -218,6 +224,7 @@ pub struct Settings {
     pub admin: bool,
     pub auth: String,
     pub credentials: Option<PathBuf>,
+    pub log_format: String,
     /// Fault injection rules from the start, by operation name or `*` (config file only).
     pub faults: FaultRules,
     pub create_stream_ms: u64,
@@ -257,6 +264,7 @@ impl Default for Settings {
             admin: false,
             auth: "none".to_owned(),
             credentials: None,
+            log_format: "text".to_owned(),
             faults: FaultRules::new(),
             create_stream_ms: 0,
             delete_stream_ms: 0,
@@ -332,6 +340,15 @@ impl Settings {
         spate_server::check_fault_rules(&self.faults)
             .map_err(|message| anyhow::anyhow!("faults: {message}"))?;
         Ok(())
+    }
+
+    /// Whether log lines are JSON objects (`--log-format json`) rather than text.
+    pub fn json_logs(&self) -> anyhow::Result<bool> {
+        match self.log_format.as_str() {
+            "text" => Ok(false),
+            "json" => Ok(true),
+            other => bail!("log_format must be `text` or `json`, not `{other}`"),
+        }
     }
 
     pub fn durability(&self) -> anyhow::Result<spate_log::Durability> {

@@ -40,27 +40,39 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SPATE_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     match cli.command {
         Command::Serve(args) => {
             let settings = Settings::load(&args)?;
+            init_logging(settings.json_logs()?);
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .context("starting the runtime")?
                 .block_on(serve(settings))
         }
-        Command::Tail(args) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("starting the runtime")?
-            .block_on(tail::run(args)),
+        Command::Tail(args) => {
+            init_logging(false);
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")?
+                .block_on(tail::run(args))
+        }
+    }
+}
+
+/// Logs to stderr, filtered by `SPATE_LOG` (default `info`), as text or one JSON object a
+/// line. Request handling runs inside a span carrying the request id, so both forms show it.
+fn init_logging(json: bool) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SPATE_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
     }
 }
 

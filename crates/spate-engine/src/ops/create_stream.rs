@@ -141,7 +141,7 @@ impl Engine {
         self.attach_async(&record).await?;
         self.inner.meta.put_stream(&record)?;
         self.registry_mut()
-            .insert(Arc::new(Stream::new(record.clone())));
+            .insert(Arc::new(Stream::new(record.clone(), &self.inner.metrics)));
         if let Some(due) = record.status_due_ms {
             self.schedule_transition(uid, due);
         }

@@ -1,6 +1,8 @@
 //! GetRecords: records from an iterator's position, a new iterator after them, and the
 //! shard's children once a closed shard is read to its end.
 
+use std::time::Instant;
+
 use serde::{Deserialize, Serialize};
 use spate_log::ShardKey;
 use spate_types::limits::{MAX_GET_RECORDS_BYTES, MAX_GET_RECORDS_LIMIT};
@@ -8,6 +10,7 @@ use spate_types::shard_id;
 
 use crate::engine::{Engine, RequestContext};
 use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::metrics::Enabled;
 use crate::shapes::{Blob, Timestamp};
 use crate::tokens::{IteratorPosition, TokenError};
 use crate::views::{self, ChildShard, sequence_number};
@@ -76,6 +79,7 @@ fn java_date(ms: i64) -> String {
 
 impl Engine {
     pub async fn get_records(&self, ctx: &RequestContext, input: Input) -> ApiResult<Output> {
+        let started = Instant::now();
         let now = self.now_ms();
         let ttl = self.iterator_ttl_ms();
         let position = match self
@@ -106,7 +110,7 @@ impl Engine {
         };
         // An iterator is a capability of the account that got it, not of whoever holds it.
         Engine::check_account(ctx, &stream.key.account, &stream.key.name)?;
-        let (shard, trim_horizon, encryption) = {
+        let (shard, trim_horizon, encryption, enabled) = {
             let state = stream.read();
             let shard = state.shard(position.shard_index).cloned().ok_or_else(|| {
                 ApiError::shard_not_found(
@@ -117,14 +121,24 @@ impl Engine {
             })?;
             let encryption = (state.record.encryption_type != "NONE")
                 .then(|| state.record.encryption_type.clone());
-            (shard, self.trim_horizon_ms(&state.record), encryption)
+            let enabled = Enabled::of(&state.record.shard_level_metrics);
+            (
+                shard,
+                self.trim_horizon_ms(&state.record),
+                encryption,
+                enabled,
+            )
         };
         if input.dry_run == Some(true) {
             return Err(ApiError::dry_run());
         }
         // Throughput limits, where enforced: the call is admitted now and its response charged
         // once its size is known.
-        let meter = self.admit_read(&stream, shard.index)?;
+        let meter = self.admit_read(&stream, shard.index).inspect_err(|error| {
+            if error.kind == ErrorKind::ProvisionedThroughputExceeded {
+                stream.metrics.read_throttled(enabled, shard.index);
+            }
+        })?;
         let key = ShardKey {
             stream: stream.uid,
             shard: shard.index,
@@ -158,6 +172,29 @@ impl Engine {
             // Nothing returned though records lie ahead: they start no earlier than the horizon.
             (false, None, Some(tip_arrival)) => (tip_arrival - trim_horizon).max(0),
         };
+        // CloudWatch's iterator age: how old the last record returned is (how far behind the
+        // tip the reader is when nothing came back).
+        let iterator_age_ms = batch
+            .records
+            .last()
+            .map_or(millis_behind_latest, |last| (now - last.arrival_ms).max(0));
+        let metrics = &stream.metrics;
+        let record_count = batch.records.len() as u64;
+        let data_bytes: u64 = batch.records.iter().map(|r| r.data.len() as u64).sum();
+        metrics.get_records_success.inc();
+        metrics.get_records_records.inc_by(record_count);
+        metrics.get_records_bytes.inc_by(data_bytes);
+        metrics.get_records_iterator_age.set(iterator_age_ms);
+        metrics
+            .get_records_latency
+            .observe(started.elapsed().as_secs_f64());
+        metrics.shard_read(
+            enabled,
+            shard.index,
+            record_count,
+            data_bytes,
+            iterator_age_ms,
+        );
         let records = batch
             .records
             .into_iter()

@@ -1,5 +1,6 @@
 //! One Kinesis operation per file: its input and output shapes and its `Engine` method.
-//! Files with shared rules (`tags`, `retention`, `consumers`) say so at the top.
+//! Files with shared rules (`tags`, `retention`, `consumers`, `enhanced_monitoring`) say so
+//! at the top.
 
 pub mod add_tags_to_stream;
 pub(crate) mod consumers;
@@ -10,6 +11,9 @@ pub mod describe_limits;
 pub mod describe_stream;
 pub mod describe_stream_consumer;
 pub mod describe_stream_summary;
+pub mod disable_enhanced_monitoring;
+pub mod enable_enhanced_monitoring;
+pub(crate) mod enhanced_monitoring;
 pub mod get_records;
 pub mod get_shard_iterator;
 pub mod list_shards;

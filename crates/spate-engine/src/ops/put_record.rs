@@ -1,14 +1,17 @@
 //! PutRecord: one record, routed by partition-key hash or explicit hash key, acknowledged
 //! once the record log says it is durable.
 
+use std::time::Instant;
+
 use serde::{Deserialize, Serialize};
 use spate_log::{LogError, NewRecord, ShardKey};
 use spate_meta::StreamMode;
 use spate_types::{SequenceNumber, parse_hash_key, partition_key_hash, shard_id};
 
 use crate::engine::{Engine, RequestContext};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::faults::{self, Injected};
+use crate::metrics::Enabled;
 use crate::registry::{Route, Stream, StreamState};
 use crate::shapes::Blob;
 use crate::views::sequence_number;
@@ -192,11 +195,33 @@ impl Engine {
                 .collect();
             match self.inner.log.append(batch).await {
                 Ok(appended) => {
-                    if stream.read().record.mode == StreamMode::OnDemand {
-                        for (record, route) in admitted() {
+                    let (on_demand, enabled) = {
+                        let state = stream.read();
+                        let record = &state.record;
+                        (
+                            record.mode == StreamMode::OnDemand,
+                            Enabled::of(&record.shard_level_metrics),
+                        )
+                    };
+                    for (record, route) in admitted() {
+                        if on_demand {
                             stream
                                 .write_load
                                 .record(route.shard_index, record.size() as u64);
+                        }
+                        let bytes = record.data.0.len() as u64;
+                        stream.metrics.incoming_bytes.inc_by(bytes);
+                        stream.metrics.incoming_records.inc();
+                        stream
+                            .metrics
+                            .shard_write(enabled, route.shard_index, 1, bytes);
+                    }
+                    for (route, refusal) in routes.iter().zip(&refusals) {
+                        if refusal
+                            .as_ref()
+                            .is_some_and(|e| e.kind == ErrorKind::ProvisionedThroughputExceeded)
+                        {
+                            stream.metrics.write_throttled(enabled, route.shard_index);
                         }
                     }
                     let mut appended = appended.into_iter();
@@ -232,6 +257,7 @@ impl Engine {
     }
 
     pub async fn put_record(&self, ctx: &RequestContext, input: Input) -> ApiResult<Output> {
+        let started = Instant::now();
         let stream = self.resolve(
             ctx,
             input.stream_name.as_deref(),
@@ -250,6 +276,7 @@ impl Engine {
             }
             state.record.encryption_type.clone()
         };
+        let bytes = input.data.0.len() as u64;
         let record = RecordInput {
             data: input.data,
             partition_key: input.partition_key,
@@ -276,6 +303,12 @@ impl Engine {
         let written = written
             .pop()
             .ok_or_else(|| ApiError::internal("log acknowledged no record"))??;
+        let metrics = &stream.metrics;
+        metrics.put_record_success.inc();
+        metrics.put_record_bytes.inc_by(bytes);
+        metrics
+            .put_record_latency
+            .observe(started.elapsed().as_secs_f64());
         Ok(Output {
             shard_id: written.shard_id,
             sequence_number: written.sequence_number,

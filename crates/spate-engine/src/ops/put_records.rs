@@ -1,11 +1,14 @@
 //! PutRecords: up to 500 records in one durable group; one result per entry, in order.
 
+use std::time::Instant;
+
 use serde::{Deserialize, Serialize};
 use spate_types::limits::MAX_PUT_RECORDS_BYTES;
 
 use crate::engine::{Engine, RequestContext};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::ops::put_record::{RecordInput, Written, route_record};
+use crate::registry::Stream;
 use crate::shapes::Blob;
 
 #[derive(Deserialize, Debug)]
@@ -76,6 +79,7 @@ fn result_entry(outcome: Result<Written, ApiError>) -> ResultEntry {
 
 impl Engine {
     pub async fn put_records(&self, ctx: &RequestContext, input: Input) -> ApiResult<Output> {
+        let started = Instant::now();
         let stream = self.resolve(
             ctx,
             input.stream_name.as_deref(),
@@ -101,6 +105,7 @@ impl Engine {
                 injected: faults.as_ref().and_then(|rule| rule.draw_entry()),
             })
             .collect();
+        let sizes: Vec<u64> = records.iter().map(|r| r.data.0.len() as u64).collect();
         let member_path = |i: usize| format!("records.{}.member.", i + 1);
         if input.dry_run == Some(true) {
             let state = stream.read();
@@ -118,6 +123,7 @@ impl Engine {
         let outcomes = self
             .write_records(&stream, records, member_path, Some(MAX_PUT_RECORDS_BYTES))
             .await?;
+        record_put_records(&stream, &outcomes, &sizes, started);
         let records: Vec<ResultEntry> = outcomes.into_iter().map(result_entry).collect();
         Ok(Output {
             failed_record_count: records.iter().filter(|r| r.error_code.is_some()).count(),
@@ -125,4 +131,42 @@ impl Engine {
             encryption_type,
         })
     }
+}
+
+/// PutRecords' own CloudWatch metrics (IncomingBytes and IncomingRecords are counted where
+/// records are written).
+fn record_put_records(
+    stream: &Stream,
+    outcomes: &[Result<Written, ApiError>],
+    sizes: &[u64],
+    started: Instant,
+) {
+    let metrics = &stream.metrics;
+    let mut successful = 0;
+    let mut bytes = 0;
+    for (outcome, size) in outcomes.iter().zip(sizes) {
+        match outcome {
+            Ok(_) => {
+                successful += 1;
+                bytes += size;
+            }
+            Err(error) if error.kind == ErrorKind::ProvisionedThroughputExceeded => {
+                metrics.put_records_throttled_records.inc();
+            }
+            Err(_) => {
+                metrics.put_records_failed_records.inc();
+            }
+        }
+    }
+    metrics
+        .put_records_total_records
+        .inc_by(outcomes.len() as u64);
+    metrics.put_records_successful_records.inc_by(successful);
+    metrics.put_records_bytes.inc_by(bytes);
+    if successful > 0 {
+        metrics.put_records_success.inc();
+    }
+    metrics
+        .put_records_latency
+        .observe(started.elapsed().as_secs_f64());
 }

@@ -197,6 +197,11 @@ impl Subscription {
     ) -> SubscribeToShardEvent {
         self.started = true;
         self.next_heartbeat = now + self.engine.inner.config.subscription_heartbeat;
+        let metrics = &self.stream.metrics;
+        let bytes: usize = records.iter().map(|r| r.data.0.len()).sum();
+        metrics.subscribe_event_bytes.inc_by(bytes as u64);
+        metrics.subscribe_event_records.inc_by(records.len() as u64);
+        metrics.subscribe_millis_behind.set(millis_behind_latest);
         SubscribeToShardEvent {
             records,
             continuation_sequence_number: Some(self.continuation.clone()),

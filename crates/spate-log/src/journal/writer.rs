@@ -95,7 +95,9 @@ impl Writer {
 
     pub(crate) fn sync_journal(&mut self) -> Result<(), LogError> {
         if self.unsynced {
+            let started = Instant::now();
             self.active.file.sync_data()?;
+            self.shared.stats.sync_done(started.elapsed());
             self.unsynced = false;
             self.last_sync = Instant::now();
         }
@@ -224,6 +226,7 @@ impl Writer {
         self.active.file.append(&buf)?;
         self.active.len += buf.len() as u64;
         self.unsynced = true;
+        self.shared.stats.group_written(placed.len(), buf.len());
         let interval_due = matches!(self.shared.config.durability,
             Durability::Interval(every) if self.last_sync.elapsed() >= every);
         if must_sync || interval_due {
