@@ -32,13 +32,16 @@ async fn a_second_subscription_is_refused_within_the_window_and_takes_over_after
     let spate = Spate::in_memory();
     let client = spate.client();
     let consumer = stream_with_consumer(&client, "held", 1).await;
-    let _first = subscribe(
+    let mut first = subscribe(
         &client,
         &consumer,
         SHARD0,
         position(ShardIteratorType::Latest, None),
     )
     .await;
+    let Got::Event(_) = next(&mut first, Duration::from_secs(15)).await else {
+        panic!("the first event comes at once");
+    };
     let second = client
         .subscribe_to_shard()
         .consumer_arn(&consumer)
@@ -47,6 +50,14 @@ async fn a_second_subscription_is_refused_within_the_window_and_takes_over_after
         .send()
         .await;
     assert_eq!(code(second), "ResourceInUseException");
+    let text = common::scrape(&spate);
+    let count = |name: &str| {
+        common::metric_value(&text, name, &["stream=\"held\""])
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    };
+    assert_eq!(count("kinesis_subscribe_to_shard_success_total"), 1.0);
+    assert_eq!(count("kinesis_subscribe_to_shard_rate_exceeded_total"), 1.0);
+    assert!(count("kinesis_subscribe_to_shard_event_success_total") >= 1.0);
 
     // A short window: once it has passed, a new subscription takes over and the first one
     // gets ResourceInUseException in its stream.

@@ -90,6 +90,9 @@ struct StreamFamilies {
     subscribe_event_bytes: Family<StreamLabels, Counter>,
     subscribe_event_records: Family<StreamLabels, Counter>,
     subscribe_millis_behind: Family<StreamLabels, Gauge>,
+    subscribe_success: Family<StreamLabels, Counter>,
+    subscribe_rate_exceeded: Family<StreamLabels, Counter>,
+    subscribe_event_success: Family<StreamLabels, Counter>,
 }
 
 /// The seven enhanced-monitoring families, labelled by shard too.
@@ -138,6 +141,9 @@ impl Metrics {
             subscribe_event_bytes: Family::default(),
             subscribe_event_records: Family::default(),
             subscribe_millis_behind: Family::default(),
+            subscribe_success: Family::default(),
+            subscribe_rate_exceeded: Family::default(),
+            subscribe_event_success: Family::default(),
         };
         let shards = ShardFamilies::default();
         let mut registry = Registry::default();
@@ -252,6 +258,21 @@ impl Metrics {
             "SubscribeToShardEvent.MillisBehindLatest of the latest event",
             s.subscribe_millis_behind
         );
+        reg!(
+            "subscribe_to_shard_success",
+            "SubscribeToShard.Success: subscriptions opened",
+            s.subscribe_success
+        );
+        reg!(
+            "subscribe_to_shard_rate_exceeded",
+            "SubscribeToShard.RateExceeded: subscriptions refused because the consumer already had one to the shard that started less than 5 s before",
+            s.subscribe_rate_exceeded
+        );
+        reg!(
+            "subscribe_to_shard_event_success",
+            "SubscribeToShardEvent.Success: events delivered",
+            s.subscribe_event_success
+        );
         let sh = &shards;
         reg!(
             "shard_incoming_bytes",
@@ -349,6 +370,9 @@ impl Metrics {
             subscribe_event_bytes: s.subscribe_event_bytes.get_or_create_owned(&l),
             subscribe_event_records: s.subscribe_event_records.get_or_create_owned(&l),
             subscribe_millis_behind: s.subscribe_millis_behind.get_or_create_owned(&l),
+            subscribe_success: s.subscribe_success.get_or_create_owned(&l),
+            subscribe_rate_exceeded: s.subscribe_rate_exceeded.get_or_create_owned(&l),
+            subscribe_event_success: s.subscribe_event_success.get_or_create_owned(&l),
             labels: l,
             owner: self.clone(),
         }
@@ -380,6 +404,9 @@ impl Metrics {
         s.subscribe_event_bytes.remove(&l);
         s.subscribe_event_records.remove(&l);
         s.subscribe_millis_behind.remove(&l);
+        s.subscribe_success.remove(&l);
+        s.subscribe_rate_exceeded.remove(&l);
+        s.subscribe_event_success.remove(&l);
         self.forget_shards(key, shards, &SHARD_LEVEL_METRICS);
     }
 

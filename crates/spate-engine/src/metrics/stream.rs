@@ -33,6 +33,9 @@ pub struct StreamMetrics {
     pub(crate) subscribe_event_bytes: Counter,
     pub(crate) subscribe_event_records: Counter,
     pub(crate) subscribe_millis_behind: Gauge,
+    pub(crate) subscribe_success: Counter,
+    pub(crate) subscribe_rate_exceeded: Counter,
+    pub(crate) subscribe_event_success: Counter,
     pub(super) labels: StreamLabels,
     /// For shard-level series, created on first use.
     pub(super) owner: Arc<Metrics>,

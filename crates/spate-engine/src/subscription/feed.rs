@@ -202,6 +202,7 @@ impl Subscription {
         metrics.subscribe_event_bytes.inc_by(bytes as u64);
         metrics.subscribe_event_records.inc_by(records.len() as u64);
         metrics.subscribe_millis_behind.set(millis_behind_latest);
+        metrics.subscribe_event_success.inc();
         SubscribeToShardEvent {
             records,
             continuation_sequence_number: Some(self.continuation.clone()),

@@ -229,6 +229,7 @@ impl Engine {
                 )
             });
         let Some((slot, ended)) = claimed else {
+            start.stream.metrics.subscribe_rate_exceeded.inc();
             return Err(ApiError::new(
                 crate::error::ErrorKind::ResourceInUse,
                 format!(
@@ -243,6 +244,7 @@ impl Engine {
             let state = start.stream.read();
             (state.record.encryption_type != "NONE").then(|| state.record.encryption_type.clone())
         };
+        start.stream.metrics.subscribe_success.inc();
         let started_at = tokio::time::Instant::now();
         let budget = self
             .inner

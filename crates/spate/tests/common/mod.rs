@@ -208,3 +208,44 @@ pub async fn create_active(client: &Client, name: &str, shards: i32) {
     })
     .await;
 }
+
+/// A plain HTTP/1.1 GET: status and body.
+pub fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(addr).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        tcp,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut raw = String::new();
+    tcp.read_to_string(&mut raw).expect("read");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("a full reply");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    (status, body.to_owned())
+}
+
+/// The server's `/metrics` text.
+pub fn scrape(spate: &Spate) -> String {
+    let (status, body) = get(spate.addr, "/metrics");
+    assert_eq!(status, 200);
+    body
+}
+
+/// The value of the series `name` whose labels include every one of `labels`
+/// (`key="value"` each), or `None` if there is no such series.
+pub fn metric_value(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|line| {
+            line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
+        })
+        .find(|line| labels.iter().all(|l| line.contains(l)))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
