@@ -10,3 +10,10 @@ cd "$(dirname "$0")/.."
 
 cargo test --locked --workspace
 SPATE_BIN="$PWD/target/debug/spate" bash tests/compat/run.sh
+
+# The fuzz targets' kept inputs and a few thousand random ones run above on stable
+# (spate-fuzz-targets). With SPATE_FUZZ_SECONDS=N, each target also runs under libFuzzer
+# for N seconds (needs the nightly toolchain).
+if [ -n "${SPATE_FUZZ_SECONDS:-}" ]; then
+    bash scripts/fuzz.sh "$SPATE_FUZZ_SECONDS"
+fi
