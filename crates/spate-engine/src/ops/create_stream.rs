@@ -136,6 +136,7 @@ impl Engine {
             warm_throughput_mibps: input.warm_throughput_mi_bps,
             trimmed_before_ms: None,
             consumers: Vec::new(),
+            resource_policy: None,
         };
         // Shards are registered with the log before the stream is visible anywhere.
         self.attach_async(&record).await?;
