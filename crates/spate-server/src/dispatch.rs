@@ -59,6 +59,9 @@ pub async fn dispatch(
         Operation::ListStreamConsumers => call!(list_stream_consumers),
         Operation::EnableEnhancedMonitoring => call!(enable_enhanced_monitoring),
         Operation::DisableEnhancedMonitoring => call!(disable_enhanced_monitoring),
+        Operation::PutResourcePolicy => call!(put_resource_policy),
+        Operation::GetResourcePolicy => call!(get_resource_policy),
+        Operation::DeleteResourcePolicy => call!(delete_resource_policy),
         other => Err(ApiError::new(
             ErrorKind::UnknownOperation,
             format!(
