@@ -71,3 +71,22 @@ pub async fn dispatch(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use spate_auth::policy::KINESIS_ACTIONS;
+    use spate_wire::Operation;
+
+    /// Policies refuse action names they do not know, so the list must name every operation.
+    #[test]
+    fn policies_know_every_operation_as_an_action() {
+        for operation in Operation::ALL {
+            assert!(
+                KINESIS_ACTIONS.contains(&operation.name()),
+                "{} is missing from KINESIS_ACTIONS",
+                operation.name()
+            );
+        }
+        assert_eq!(KINESIS_ACTIONS.len(), Operation::ALL.len());
+    }
+}
