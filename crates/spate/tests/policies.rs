@@ -383,6 +383,46 @@ async fn a_resource_policy_grants_another_account_what_it_names() {
         ),
         "AccessDeniedException"
     );
+
+    // Even a policy granting everything leaves the policy operations to Alice's account.
+    let everything = format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"{BOB}"}},"Action":"kinesis:*","Resource":"{ORDERS}"}}}}"#
+    );
+    alice
+        .put_resource_policy()
+        .resource_arn(ORDERS)
+        .policy(&everything)
+        .send()
+        .await
+        .expect("share everything");
+    bob.describe_stream_summary()
+        .stream_arn(ORDERS)
+        .send()
+        .await
+        .expect("Bob describes Alice's stream");
+    assert_eq!(
+        code(bob.get_resource_policy().resource_arn(ORDERS).send().await),
+        "AccessDeniedException"
+    );
+    assert_eq!(
+        code(
+            bob.put_resource_policy()
+                .resource_arn(ORDERS)
+                .policy(&everything)
+                .send()
+                .await
+        ),
+        "AccessDeniedException"
+    );
+    assert_eq!(
+        code(
+            bob.delete_resource_policy()
+                .resource_arn(ORDERS)
+                .send()
+                .await
+        ),
+        "AccessDeniedException"
+    );
 }
 
 #[tokio::test]
