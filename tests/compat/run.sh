@@ -44,6 +44,9 @@
 #   test_retention.py   retention enforced with the test-only --retention-hour-ms: expired records
 #                       are not returned (nor brought back by a longer retention) and their disk
 #                       space is reclaimed.
+#   test_policies.py    boto3 get/put/delete_resource_policy, a refused Condition, and
+#                       AccessDeniedException ClientErrors for a credential's explicit Deny and
+#                       for another account until the stream's policy shares it (--auth sigv4).
 #   test_efo.py         boto3 enhanced fan-out: consumers (register, describe by ARN and name, the
 #                       list_stream_consumers paginator, deregister, EnforceConsumerDeletion) and
 #                       subscribe_to_shard over HTTP/1.1 chunked: new records pushed, continuation

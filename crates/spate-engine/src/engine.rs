@@ -3,6 +3,7 @@
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
+use spate_auth::Principal;
 use spate_log::{Log, ShardKey};
 use spate_meta::{MetaStore, StreamRecord, StreamStatus};
 use spate_types::StreamArn;
@@ -13,11 +14,34 @@ use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::registry::{Registry, Stream, StreamKey};
 use crate::tokens::TokenKey;
 
-/// Who a request acts for: the namespace its stream names live in.
+/// Who a request acts for: the namespace its stream names live in, and what authorization
+/// needs to know of it.
 #[derive(Clone, Debug)]
 pub struct RequestContext {
     pub account: String,
     pub region: String,
+    /// Who is asking: a verified credential's principal (`--auth sigv4`), or the account's
+    /// root when signatures are not checked.
+    pub principal: Arc<Principal>,
+    /// Whether a signature proved the principal. Without one (`--auth none`) no policy is
+    /// enforced within the principal's own account: there is no identity to hold to it.
+    pub verified: bool,
+    /// The operation, as in `X-Amz-Target` (`PutRecord`); it is authorized as
+    /// `kinesis:<action>`.
+    pub action: &'static str,
+}
+
+impl RequestContext {
+    /// A request by `account`'s root, unverified (as with `--auth none`).
+    pub fn unverified(account: &str, region: &str, action: &'static str) -> RequestContext {
+        RequestContext {
+            account: account.to_owned(),
+            region: region.to_owned(),
+            principal: Arc::new(Principal::root(account)),
+            verified: false,
+            action,
+        }
+    }
 }
 
 /// A Kinesis service over a metadata store and a record log. Cheap to clone.
@@ -208,13 +232,26 @@ impl Engine {
             .copied()
     }
 
-    /// Finds the stream a request names by `StreamName` and/or `StreamARN`.
+    /// Finds the stream a request names by `StreamName` and/or `StreamARN`, and checks that
+    /// the request may act on it.
     pub(crate) fn resolve(
         &self,
         ctx: &RequestContext,
         name: Option<&str>,
         arn: Option<&str>,
     ) -> ApiResult<Arc<Stream>> {
+        let key = Engine::stream_key(ctx, name, arn)?;
+        let stream = self.registry().get(&key);
+        self.authorize_stream(ctx, &key, stream.as_deref())?;
+        stream.ok_or_else(|| ApiError::stream_not_found(&key.name, &key.account))
+    }
+
+    /// Where the stream named by `StreamName` and/or `StreamARN` would be.
+    pub(crate) fn stream_key(
+        ctx: &RequestContext,
+        name: Option<&str>,
+        arn: Option<&str>,
+    ) -> ApiResult<StreamKey> {
         let key = match (name, arn) {
             (_, Some(arn_text)) => {
                 let arn = StreamArn::parse(arn_text).ok_or_else(|| {
@@ -225,7 +262,6 @@ impl Engine {
                         "StreamName {name} and StreamARN {arn_text} do not name the same stream."
                     )));
                 }
-                Engine::check_account(ctx, &arn.account, arn_text)?;
                 StreamKey {
                     account: arn.account,
                     region: arn.region,
@@ -243,27 +279,7 @@ impl Engine {
                 ));
             }
         };
-        self.registry()
-            .get(&key)
-            .ok_or_else(|| ApiError::stream_not_found(&key.name, &key.account))
-    }
-
-    /// Another account's streams are out of reach: no resource policies grant access yet.
-    pub(crate) fn check_account(
-        ctx: &RequestContext,
-        account: &str,
-        resource: &str,
-    ) -> ApiResult<()> {
-        if account == ctx.account {
-            return Ok(());
-        }
-        Err(ApiError::new(
-            ErrorKind::AccessDenied,
-            format!(
-                "User: arn:aws:iam::{}:root is not authorized to access resource {resource} of account {account}.",
-                ctx.account
-            ),
-        ))
+        Ok(key)
     }
 
     /// Applies `change` to a copy of the stream's record, persists it, then publishes it.

@@ -11,8 +11,11 @@
 //! are enforced; [`faults`] failures and latency injected for people testing their clients;
 //! [`subscription`] enhanced fan-out subscriptions (SubscribeToShard), fed from the record
 //! log's commit notifications; `position` the starting positions that iterators and
-//! subscriptions share; [`metrics`] the Prometheus registry of CloudWatch-named metrics.
+//! subscriptions share; [`metrics`] the Prometheus registry of CloudWatch-named metrics;
+//! `authorize` whether a request's principal may act on the resource it names (identity and
+//! resource policies, evaluated by `spate_auth::policy`).
 
+mod authorize;
 pub mod autoscale;
 pub mod clock;
 pub mod config;

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
-use spate_meta::{ShardRecord, StreamRecord, StreamStatus};
+use spate_auth::Policy;
+use spate_meta::{ConsumerRecord, ShardRecord, StreamRecord, StreamStatus};
 
 /// Streams are namespaced by account and region, as in AWS.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -37,6 +38,11 @@ pub struct StreamState {
     pub record: StreamRecord,
     /// Open shards ordered by hash range, so a write routes by binary search.
     pub routes: Vec<Route>,
+    /// The stream's resource policy, parsed once per change of the record rather than on
+    /// every request it governs.
+    pub policy: Option<Policy>,
+    /// Its consumers' policies, likewise, by consumer name and creation time.
+    consumer_policies: Vec<((String, i64), Policy)>,
 }
 
 impl StreamState {
@@ -52,7 +58,27 @@ impl StreamState {
             })
             .collect();
         routes.sort_by_key(|r| r.hash_end);
-        StreamState { record, routes }
+        let policy = crate::authorize::parse_stored(
+            record.resource_policy.as_ref(),
+            &format!("stream {}", record.name),
+        );
+        let consumer_policies = crate::authorize::consumer_policies(&record);
+        StreamState {
+            record,
+            routes,
+            policy,
+            consumer_policies,
+        }
+    }
+
+    /// The parsed resource policy of `consumer`, one of this stream's.
+    pub fn consumer_policy(&self, consumer: &ConsumerRecord) -> Option<&Policy> {
+        self.consumer_policies
+            .iter()
+            .find(|((name, created_ms), _)| {
+                *name == consumer.name && *created_ms == consumer.created_ms
+            })
+            .map(|(_, policy)| policy)
     }
 
     /// The open shard whose range holds `hash`. Open shards always cover the key space.

@@ -240,6 +240,7 @@ mod tests {
             warm_throughput_mibps: None,
             trimmed_before_ms: None,
             consumers: Vec::new(),
+            resource_policy: None,
         }
     }
 

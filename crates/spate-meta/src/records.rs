@@ -78,6 +78,10 @@ pub struct StreamRecord {
     /// with the stream incarnation, so they are kept in its document.
     #[serde(default)]
     pub consumers: Vec<ConsumerRecord>,
+    /// The resource-based policy attached with PutResourcePolicy, verbatim (GetResourcePolicy
+    /// returns the text as given). Validated before it is stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_policy: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,6 +116,9 @@ pub struct ConsumerRecord {
     pub status_due_ms: Option<i64>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// The consumer's own resource-based policy, verbatim, as for streams.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_policy: Option<String>,
 }
 
 /// One shard of a stream, open or closed.

@@ -162,6 +162,7 @@ mod tests {
             warm_throughput_mibps: None,
             trimmed_before_ms: None,
             consumers: Vec::new(),
+            resource_policy: None,
         }
     }
 
@@ -179,6 +180,25 @@ mod tests {
         let store = RedbStore::open(&path).expect("reopen");
         assert_eq!(store.load_streams().expect("load"), vec![stream(1)]);
         assert_eq!(store.allocate_uid().expect("uid"), 2);
+    }
+
+    #[test]
+    fn resource_policies_persist_and_older_documents_load_without_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("meta.redb");
+        let mut with_policy = stream(1);
+        with_policy.resource_policy = Some("{\"Version\":\"2012-10-17\"}".into());
+        {
+            let store = RedbStore::open(&path).expect("open");
+            store.put_stream(&with_policy).expect("put");
+        }
+        let store = RedbStore::open(&path).expect("reopen");
+        assert_eq!(store.load_streams().expect("load"), vec![with_policy]);
+        // A document written before resource policies existed has no such field.
+        let old = serde_json::to_value(stream(2)).expect("json");
+        assert!(old.get("resource_policy").is_none());
+        let loaded: StreamRecord = serde_json::from_value(old).expect("loads");
+        assert_eq!(loaded.resource_policy, None);
     }
 
     #[test]

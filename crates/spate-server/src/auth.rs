@@ -1,11 +1,12 @@
-//! Who a request acts for: its account and region, from a verified SigV4 signature
-//! (`--auth sigv4`) or, with signatures unchecked (`--auth none`), from the configured account
-//! and the credential scope's region.
+//! Who a request acts for: its account, region and principal, from a verified SigV4
+//! signature (`--auth sigv4`) or, with signatures unchecked (`--auth none`), the configured
+//! account's root and the credential scope's region.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use http::{HeaderMap, Method, Uri};
-use spate_auth::{AuthError, AuthorizationHeader, Credential, Request, Verifier};
+use spate_auth::{AuthError, AuthorizationHeader, Credential, Principal, Request, Verifier};
 use spate_engine::{ApiError, EngineConfig, ErrorKind, RequestContext};
 
 /// How requests are authenticated.
@@ -13,7 +14,12 @@ pub enum Authenticator {
     /// Signatures are not checked (the Authorization header must still be well formed).
     Off,
     /// Every request's SigV4 signature is verified against these credentials.
-    SigV4(Verifier<HashMap<String, Credential>>),
+    SigV4 {
+        verifier: Verifier<HashMap<String, Credential>>,
+        /// Whom each access key acts as: its account, IAM user and identity policies. A key
+        /// missing here acts as its account's root.
+        principals: HashMap<String, Arc<Principal>>,
+    },
 }
 
 /// What authentication needs of a request besides its body.
@@ -55,12 +61,14 @@ fn now_secs() -> i64 {
 }
 
 impl Authenticator {
-    /// The namespace `head` and `body` act in, or the AWS error refusing them.
+    /// The namespace and principal `head` and `body` act with to perform `action`, or the
+    /// AWS error refusing them.
     pub fn context(
         &self,
         head: &Head,
         body: &[u8],
         config: &EngineConfig,
+        action: &'static str,
     ) -> Result<RequestContext, ApiError> {
         let region_or_default = |region: &str| {
             if is_region_name(region) {
@@ -77,13 +85,18 @@ impl Authenticator {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| AuthorizationHeader::parse(v).ok())
                     .map(|h| h.region.to_owned());
-                Ok(RequestContext {
-                    account: config.account_id.clone(),
-                    region: scope_region
-                        .map_or_else(|| config.region.clone(), |r| region_or_default(&r)),
-                })
+                let region =
+                    scope_region.map_or_else(|| config.region.clone(), |r| region_or_default(&r));
+                Ok(RequestContext::unverified(
+                    &config.account_id,
+                    &region,
+                    action,
+                ))
             }
-            Authenticator::SigV4(verifier) => {
+            Authenticator::SigV4 {
+                verifier,
+                principals,
+            } => {
                 let mut headers: Vec<(String, String)> = head
                     .headers
                     .iter()
@@ -106,9 +119,16 @@ impl Authenticator {
                     body,
                 };
                 let verified = verifier.verify(&request, now_secs()).map_err(auth_error)?;
+                let principal = principals
+                    .get(&verified.access_key)
+                    .cloned()
+                    .unwrap_or_else(|| Arc::new(Principal::root(&verified.account_id)));
                 Ok(RequestContext {
                     account: verified.account_id,
                     region: region_or_default(&verified.region),
+                    principal,
+                    verified: true,
+                    action,
                 })
             }
         }

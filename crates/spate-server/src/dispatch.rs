@@ -59,6 +59,9 @@ pub async fn dispatch(
         Operation::ListStreamConsumers => call!(list_stream_consumers),
         Operation::EnableEnhancedMonitoring => call!(enable_enhanced_monitoring),
         Operation::DisableEnhancedMonitoring => call!(disable_enhanced_monitoring),
+        Operation::PutResourcePolicy => call!(put_resource_policy),
+        Operation::GetResourcePolicy => call!(get_resource_policy),
+        Operation::DeleteResourcePolicy => call!(delete_resource_policy),
         other => Err(ApiError::new(
             ErrorKind::UnknownOperation,
             format!(
@@ -66,5 +69,24 @@ pub async fn dispatch(
                 other.name()
             ),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use spate_auth::policy::KINESIS_ACTIONS;
+    use spate_wire::Operation;
+
+    /// Policies refuse action names they do not know, so the list must name every operation.
+    #[test]
+    fn policies_know_every_operation_as_an_action() {
+        for operation in Operation::ALL {
+            assert!(
+                KINESIS_ACTIONS.contains(&operation.name()),
+                "{} is missing from KINESIS_ACTIONS",
+                operation.name()
+            );
+        }
+        assert_eq!(KINESIS_ACTIONS.len(), Operation::ALL.len());
     }
 }

@@ -262,7 +262,7 @@ async fn handle(frontend: &Frontend, request: Request<Incoming>, request_id: Str
         Err(reply) => return *reply,
     };
     // The signature covers the body, so authentication comes once it is read.
-    let ctx = match auth.context(&head, &body, engine.config()) {
+    let ctx = match auth.context(&head, &body, engine.config(), operation.name()) {
         Ok(ctx) => ctx,
         Err(error) => {
             metrics.request(operation.name(), Some(error.kind.aws_type()));

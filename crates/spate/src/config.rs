@@ -74,7 +74,8 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth: Option<String>,
-    /// TOML file of `[[credentials]]` (access_key_id, secret_access_key, account_id).
+    /// TOML file of `[[credentials]]` (access_key_id, secret_access_key, account_id, and
+    /// optionally user and policies: see docs/operations.md).
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credentials: Option<PathBuf>,
@@ -363,21 +364,6 @@ impl Settings {
     }
 }
 
-/// One `[[credentials]]` entry of the `--credentials` file.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CredentialEntry {
-    access_key_id: String,
-    secret_access_key: String,
-    account_id: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CredentialsFile {
-    credentials: Vec<CredentialEntry>,
-}
-
 impl Settings {
     /// How requests are authenticated. Errors never quote a secret.
     pub fn authenticator(&self) -> anyhow::Result<spate_server::Authenticator> {
@@ -387,37 +373,11 @@ impl Settings {
                 let Some(path) = &self.credentials else {
                     bail!("auth = \"sigv4\" needs a credentials file (--credentials FILE)");
                 };
-                let file: CredentialsFile = Figment::from(Toml::file_exact(path))
-                    .extract()
-                    .with_context(|| format!("reading credentials from {}", path.display()))?;
-                let mut store = std::collections::HashMap::new();
-                for entry in file.credentials {
-                    if entry.account_id.len() != 12
-                        || !entry.account_id.bytes().all(|b| b.is_ascii_digit())
-                    {
-                        bail!(
-                            "credentials for {}: account_id must be 12 digits",
-                            entry.access_key_id
-                        );
-                    }
-                    let credential = spate_auth::Credential {
-                        secret_access_key: entry.secret_access_key,
-                        account_id: entry.account_id,
-                    };
-                    if store
-                        .insert(entry.access_key_id.clone(), credential)
-                        .is_some()
-                    {
-                        bail!(
-                            "access key {} is listed twice in {}",
-                            entry.access_key_id,
-                            path.display()
-                        );
-                    }
-                }
-                Ok(spate_server::Authenticator::SigV4(
-                    spate_auth::Verifier::new(store),
-                ))
+                let credentials = crate::credentials::load(path)?;
+                Ok(spate_server::Authenticator::SigV4 {
+                    verifier: spate_auth::Verifier::new(credentials.secrets),
+                    principals: credentials.principals,
+                })
             }
             other => bail!("auth must be none or sigv4, got {other:?}"),
         }

@@ -2,6 +2,7 @@
 //! follows a stream through enhanced fan-out, as any Kinesis consumer would.
 
 mod config;
+mod credentials;
 mod tail;
 mod tls;
 

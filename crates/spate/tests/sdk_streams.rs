@@ -393,6 +393,11 @@ async fn tags_retention_limits_and_arns() {
         .send()
         .await;
     assert_eq!(code(invalid_name), "ValidationException");
-    let unsupported = client.get_resource_policy().resource_arn(arn).send().await;
+    let unsupported = client
+        .update_stream_warm_throughput()
+        .stream_arn(arn)
+        .warm_throughput_mibps(10)
+        .send()
+        .await;
     assert_eq!(code(unsupported), "UnknownOperationException");
 }

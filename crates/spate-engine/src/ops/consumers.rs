@@ -123,20 +123,13 @@ impl Engine {
         let parsed = ConsumerArn::parse(arn)
             .ok_or_else(|| ApiError::invalid_argument(format!("Invalid ConsumerARN: {arn}")))?;
         let stream_arn = parsed.stream.to_string();
-        let stream = self.resolve(ctx, None, Some(&stream_arn))?;
-        let consumer = {
-            let state = stream.read();
-            state
-                .record
-                .consumers
-                .iter()
-                .find(|c| {
-                    c.name == parsed.consumer_name
-                        && (c.created_ms / 1000) as u64 == parsed.created_secs
-                })
-                .cloned()
-                .ok_or_else(|| consumer_not_found(arn, &state.record))?
-        };
+        let key = Engine::stream_key(ctx, None, Some(&stream_arn))?;
+        let stream = self.registry().get(&key);
+        let consumer = self.authorize_consumer(ctx, &key, stream.as_deref(), arn, |c| {
+            c.name == parsed.consumer_name && (c.created_ms / 1000) as u64 == parsed.created_secs
+        })?;
+        let stream = stream.ok_or_else(|| ApiError::stream_not_found(&key.name, &key.account))?;
+        let consumer = consumer.ok_or_else(|| consumer_not_found(arn, &stream.read().record))?;
         Ok((stream, consumer))
     }
 
@@ -171,17 +164,25 @@ impl Engine {
                 "Either ConsumerARN or both StreamARN and ConsumerName must be provided.",
             ));
         };
-        let stream = self.resolve(ctx, None, Some(stream_arn))?;
-        let consumer = {
-            let state = stream.read();
-            state
-                .record
-                .consumers
-                .iter()
-                .find(|c| c.name == name)
-                .cloned()
-                .ok_or_else(|| consumer_not_found(name, &state.record))?
-        };
+        let key = Engine::stream_key(ctx, None, Some(stream_arn))?;
+        let stream = self.registry().get(&key);
+        // The consumer's ARN, as far as the request names it: its creation second is known
+        // only once it is found.
+        let arn = stream
+            .as_ref()
+            .and_then(|s| {
+                let state = s.read();
+                let consumer = state.record.consumers.iter().find(|c| c.name == name)?;
+                Some(self::consumer_arn(&state.record, consumer))
+            })
+            .unwrap_or_else(|| {
+                let stream_arn = StreamArn::new(&key.region, &key.account, &key.name);
+                format!("{stream_arn}/consumer/{name}")
+            });
+        let consumer =
+            self.authorize_consumer(ctx, &key, stream.as_deref(), &arn, |c| c.name == name)?;
+        let stream = stream.ok_or_else(|| ApiError::stream_not_found(&key.name, &key.account))?;
+        let consumer = consumer.ok_or_else(|| consumer_not_found(name, &stream.read().record))?;
         Ok((stream, consumer))
     }
 

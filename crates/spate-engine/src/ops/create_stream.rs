@@ -43,6 +43,12 @@ pub fn parse_mode(details: Option<&StreamModeDetailsInput>) -> StreamMode {
 
 impl Engine {
     pub async fn create_stream(&self, ctx: &RequestContext, input: Input) -> ApiResult<()> {
+        let key = StreamKey {
+            account: ctx.account.clone(),
+            region: ctx.region.clone(),
+            name: input.stream_name.clone(),
+        };
+        self.authorize_stream(ctx, &key, self.registry().get(&key).as_deref())?;
         let mode = parse_mode(input.stream_mode_details.as_ref());
         let shard_count = match (mode, input.shard_count) {
             (StreamMode::Provisioned, Some(count)) => count,
@@ -75,11 +81,6 @@ impl Engine {
         check_tags(&tags)?;
 
         let _control = self.inner.control.lock().await;
-        let key = StreamKey {
-            account: ctx.account.clone(),
-            region: ctx.region.clone(),
-            name: input.stream_name,
-        };
         if self.registry().get(&key).is_some() {
             return Err(ApiError::new(
                 ErrorKind::ResourceInUse,
@@ -136,6 +137,7 @@ impl Engine {
             warm_throughput_mibps: input.warm_throughput_mi_bps,
             trimmed_before_ms: None,
             consumers: Vec::new(),
+            resource_policy: None,
         };
         // Shards are registered with the log before the stream is visible anywhere.
         self.attach_async(&record).await?;

@@ -17,6 +17,7 @@ pub struct Output {
 
 impl Engine {
     pub async fn describe_limits(&self, ctx: &RequestContext) -> ApiResult<Output> {
+        self.authorize_account(ctx)?;
         let registry = self.registry();
         let mut open_shard_count = 0;
         let mut on_demand_stream_count = 0;

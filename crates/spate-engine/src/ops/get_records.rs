@@ -108,8 +108,9 @@ impl Engine {
                 "The stream of this ShardIterator no longer exists.",
             ));
         };
-        // An iterator is a capability of the account that got it, not of whoever holds it.
-        Engine::check_account(ctx, &stream.key.account, &stream.key.name)?;
+        // An iterator is no capability of its own: whoever holds it needs kinesis:GetRecords
+        // on its stream.
+        self.authorize_stream(ctx, &stream.key, Some(&stream))?;
         let (shard, trim_horizon, encryption, enabled) = {
             let state = stream.read();
             let shard = state.shard(position.shard_index).cloned().ok_or_else(|| {

@@ -87,7 +87,7 @@ impl Engine {
                 .registry()
                 .get_uid(cursor.uid)
                 .ok_or_else(|| ApiError::stream_not_found(&cursor.name, &cursor.account))?;
-            Engine::check_account(ctx, &cursor.account, &cursor.name)?;
+            self.authorize_stream(ctx, &stream.key, Some(&stream))?;
             (stream, cursor.after, cursor.filter)
         } else {
             if input.stream_name.is_none() && input.stream_arn.is_none() {

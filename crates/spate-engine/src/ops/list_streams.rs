@@ -42,6 +42,7 @@ const TOKEN_KIND: &str = "ListStreams";
 
 impl Engine {
     pub async fn list_streams(&self, ctx: &RequestContext, input: Input) -> ApiResult<Output> {
+        self.authorize_account(ctx)?;
         let now = self.now_ms();
         let after = match (&input.next_token, input.exclusive_start_stream_name) {
             (Some(token), _) => Some(

@@ -100,6 +100,7 @@ impl Engine {
                     },
                     status_due_ms: (delay > 0).then_some(now + delay),
                     tags: BTreeMap::new(),
+                    resource_policy: None,
                 };
                 let resource = format!("consumer {name} of stream {}", record.name);
                 add_tags_to(&mut consumer.tags, tags, "consumer", &resource)?;
