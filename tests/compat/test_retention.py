@@ -43,11 +43,15 @@ def test_disk_space_is_reclaimed(tmp_path):
                      name="reclaim") as srv:
         k = client(srv.endpoint)
         name = make_stream(k, "reclaim")
+        # Written under a long retention (240 "hours" = 9.6 s), so a slow, busy machine cannot
+        # expire the first records before the last are written; then shortened to 0.96 s.
+        k.increase_stream_retention_period(StreamName=name, RetentionPeriodHours=240)
         chunk = [{"Data": bytes(1000), "PartitionKey": f"k{i}"} for i in range(400)]
         for _ in range(8):  # about 3 MiB, over a dozen segments
             assert k.put_records(StreamName=name, Records=chunk).get("FailedRecordCount", 0) == 0
         full = disk_usage(data_dir)
         assert full > 3_000_000
+        k.decrease_stream_retention_period(StreamName=name, RetentionPeriodHours=24)
         deadline = time.monotonic() + 15
         while disk_usage(data_dir) > full // 2:
             assert time.monotonic() < deadline, f"still {disk_usage(data_dir)} of {full} bytes"
