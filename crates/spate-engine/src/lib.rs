@@ -19,6 +19,7 @@ pub mod config;
 mod engine;
 pub mod error;
 pub mod faults;
+pub mod kms;
 pub mod limits;
 pub mod metrics;
 pub mod ops;

@@ -109,7 +109,10 @@ pub(crate) fn seal_into(slot: &SealSlot, sealer: &dyn Sealer, plain: Vec<Plain>)
                 bodies.push(SealedBody { nonce, ciphertext })
             }
             Ok(_) => {
-                failed = Some(format!("the sealer made {} bytes of {sealed_len}", ciphertext.len()));
+                failed = Some(format!(
+                    "the sealer made {} bytes of {sealed_len}",
+                    ciphertext.len()
+                ));
                 break;
             }
             Err(why) => {

@@ -110,7 +110,9 @@ pub struct SealedPayload {
 pub fn split_sealed_plaintext(plaintext: Bytes) -> Option<(String, Bytes)> {
     let len_bytes: [u8; 2] = plaintext.get(..2)?.try_into().ok()?;
     let key_end = 2 + usize::from(u16::from_le_bytes(len_bytes));
-    let key = std::str::from_utf8(plaintext.get(2..key_end)?).ok()?.to_owned();
+    let key = std::str::from_utf8(plaintext.get(2..key_end)?)
+        .ok()?
+        .to_owned();
     Some((key, plaintext.slice(key_end..)))
 }
 

@@ -59,6 +59,8 @@ pub async fn dispatch(
         Operation::ListStreamConsumers => call!(list_stream_consumers),
         Operation::EnableEnhancedMonitoring => call!(enable_enhanced_monitoring),
         Operation::DisableEnhancedMonitoring => call!(disable_enhanced_monitoring),
+        Operation::StartStreamEncryption => call!(start_stream_encryption),
+        Operation::StopStreamEncryption => call!(stop_stream_encryption),
         other => Err(ApiError::new(
             ErrorKind::UnknownOperation,
             format!(

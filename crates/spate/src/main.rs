@@ -2,6 +2,7 @@
 //! follows a stream through enhanced fan-out, as any Kinesis consumer would.
 
 mod config;
+mod kms;
 mod tail;
 mod tls;
 
@@ -125,6 +126,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
                 shard_records_per_sec: settings.on_demand_shard_write_records,
                 ..OnDemandScaling::default()
             },
+            kms: Arc::new(kms::key_ring(&settings)?),
         },
         meta,
         log,

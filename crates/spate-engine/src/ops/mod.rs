@@ -1,5 +1,5 @@
 //! One Kinesis operation per file: its input and output shapes and its `Engine` method.
-//! Files with shared rules (`tags`, `retention`, `consumers`, `enhanced_monitoring`) say so
+//! Files with shared rules (`tags`, `retention`, `consumers`, `enhanced_monitoring`, `stream_encryption`) say so
 //! at the top.
 
 pub mod add_tags_to_stream;
@@ -29,6 +29,7 @@ pub mod remove_tags_from_stream;
 pub(crate) mod resharding;
 pub mod retention;
 pub mod split_shard;
+pub mod stream_encryption;
 pub mod subscribe_to_shard;
 pub mod tag_resource;
 pub(crate) mod tags;

@@ -166,7 +166,9 @@ pub struct Subscription {
     position: u64,
     /// The sequence number a resubscription resumes after.
     continuation: String,
-    encryption: Option<String>,
+    /// Whether the stream had been encrypted when the subscription started: unsealed records
+    /// then say `EncryptionType: NONE` (sealed ones always say `KMS`).
+    encryption: bool,
     /// Changes when records of the shard commit; closed once its stream is dropped.
     commits: watch::Receiver<u64>,
     commits_closed: bool,
@@ -241,7 +243,7 @@ impl Engine {
         };
         let encryption = {
             let state = start.stream.read();
-            (state.record.encryption_type != "NONE").then(|| state.record.encryption_type.clone())
+            state.record.encrypted_since_ms.is_some()
         };
         let started_at = tokio::time::Instant::now();
         let budget = self

@@ -347,7 +347,12 @@ mod tests {
         );
         // Too short to hold a tag: not a sealed record.
         let mut short = Vec::new();
-        encode_sealed(&mut short, &aad, &[3; NONCE_LEN], &[0; SEALED_MIN_CIPHERTEXT - 1]);
+        encode_sealed(
+            &mut short,
+            &aad,
+            &[3; NONCE_LEN],
+            &[0; SEALED_MIN_CIPHERTEXT - 1],
+        );
         assert!(matches!(decode(&short), Decoded::Bad(_)));
     }
 
