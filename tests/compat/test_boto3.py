@@ -349,9 +349,8 @@ def test_validation_errors(kinesis, raw_kinesis):
 
 @pytest.mark.parametrize("call", [
     lambda k, arn: k.get_resource_policy(ResourceARN=arn),
-    lambda k, arn: k.start_stream_encryption(StreamARN=arn, EncryptionType="KMS",
-                                             KeyId="alias/aws/kinesis"),
-], ids=["GetResourcePolicy", "StartStreamEncryption"])
+    lambda k, arn: k.delete_resource_policy(ResourceARN=arn),
+], ids=["GetResourcePolicy", "DeleteResourcePolicy"])
 def test_unsupported_operation(kinesis, call):
     name = make_stream(kinesis, "unsupported")
     with pytest.raises(ClientError) as err:

@@ -1,0 +1,354 @@
+//! Encryption at rest, black-box: records written while a stream's encryption is on are not
+//! on disk in plaintext, read back (also after a restart) as `EncryptionType: KMS`, and a
+//! key that is missing, disabled, pending deletion or another account's gets the KMS error.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_kinesis::Client;
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::{
+    EncryptionType, PutRecordsRequestEntry, Record, ShardIteratorType, StreamStatus,
+};
+use common::{Spate, code, create_active, eventually};
+
+const FILE_KEY: &str = "4a1c2e3f-5b6d-4e7f-8a9b-0c1d2e3f4a5b";
+const MATERIAL: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+
+/// A key file with a usable key and one of each unusable kind; `with_usable: false` leaves
+/// the usable key out, as if it had been removed.
+fn key_file(dir: &Path, with_usable: bool) -> String {
+    let mut text = String::new();
+    if with_usable {
+        text += &format!(
+            "[[keys]]\nid = \"{FILE_KEY}\"\naliases = [\"alias/orders\"]\nmaterial = \"{MATERIAL}\"\n\n"
+        );
+    }
+    for (id, alias, extra) in [
+        (
+            "00000000-0000-4000-8000-000000000002",
+            "alias/off",
+            "state = \"Disabled\"",
+        ),
+        (
+            "00000000-0000-4000-8000-000000000003",
+            "alias/going",
+            "state = \"PendingDeletion\"",
+        ),
+        (
+            "00000000-0000-4000-8000-000000000004",
+            "alias/theirs",
+            "account = \"999999999999\"",
+        ),
+    ] {
+        text += &format!(
+            "[[keys]]\nid = \"{id}\"\naliases = [\"{alias}\"]\nmaterial = \"{MATERIAL}\"\n{extra}\n\n"
+        );
+    }
+    let path = dir.join("keys.toml");
+    std::fs::write(&path, text).expect("write key file");
+    path.to_str().expect("utf-8").to_owned()
+}
+
+fn start(data: &Path, keys: &str) -> Spate {
+    Spate::on_disk(data, &["--kms-key-file", keys, "--update-stream-ms", "300"])
+}
+
+/// Whether any file under `dir` contains `needle`.
+fn on_disk(dir: &Path, needle: &[u8]) -> bool {
+    std::fs::read_dir(dir).expect("read dir").any(|entry| {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            return on_disk(&path, needle);
+        }
+        let bytes = std::fs::read(&path).expect("read file");
+        bytes.windows(needle.len()).any(|w| w == needle)
+    })
+}
+
+async fn wait_active(client: &Client, name: &str) {
+    eventually(Duration::from_secs(10), || async {
+        let d = client
+            .describe_stream_summary()
+            .stream_name(name)
+            .send()
+            .await
+            .ok()?;
+        (d.stream_description_summary()?.stream_status() == &StreamStatus::Active).then_some(())
+    })
+    .await;
+}
+
+async fn start_encryption(client: &Client, name: &str, key: &str) {
+    client
+        .start_stream_encryption()
+        .stream_name(name)
+        .encryption_type(EncryptionType::Kms)
+        .key_id(key)
+        .send()
+        .await
+        .expect("start encryption");
+    let summary = client
+        .describe_stream_summary()
+        .stream_name(name)
+        .send()
+        .await
+        .expect("summary");
+    let summary = summary.stream_description_summary().expect("summary");
+    assert_eq!(summary.encryption_type(), Some(&EncryptionType::Kms));
+    assert_eq!(summary.key_id(), Some(key));
+    wait_active(client, name).await;
+}
+
+async fn read_all(client: &Client, name: &str) -> Result<Vec<Record>, String> {
+    let iterator = client
+        .get_shard_iterator()
+        .stream_name(name)
+        .shard_id("shardId-000000000000")
+        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .expect("iterator")
+        .shard_iterator
+        .expect("iterator");
+    let got = client.get_records().shard_iterator(iterator).send().await;
+    match got {
+        Ok(out) => Ok(out.records),
+        Err(_) => Err(code(got)),
+    }
+}
+
+fn secret_data(stream: &str, i: usize) -> String {
+    format!("SECRET-DATA-{stream}-{i}-q7Zp")
+}
+
+fn secret_key(stream: &str, i: usize) -> String {
+    format!("SECRET-PK-{stream}-{i}-w9Xv")
+}
+
+async fn put_secrets(client: &Client, stream: &str) {
+    let put = client
+        .put_record()
+        .stream_name(stream)
+        .partition_key(secret_key(stream, 0))
+        .data(Blob::new(secret_data(stream, 0)))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(put.encryption_type(), Some(&EncryptionType::Kms));
+    let entries = (1..4)
+        .map(|i| {
+            PutRecordsRequestEntry::builder()
+                .partition_key(secret_key(stream, i))
+                .data(Blob::new(secret_data(stream, i)))
+                .build()
+                .expect("entry")
+        })
+        .collect();
+    let puts = client
+        .put_records()
+        .stream_name(stream)
+        .set_records(Some(entries))
+        .send()
+        .await
+        .expect("put records");
+    assert_eq!(puts.failed_record_count(), Some(0));
+    assert_eq!(puts.encryption_type(), Some(&EncryptionType::Kms));
+}
+
+/// The stream's records: first `plain` unsealed ones, then the four secrets.
+fn check_secrets(records: &[Record], stream: &str, plain: usize) {
+    assert_eq!(records.len(), plain + 4, "{records:?}");
+    for r in &records[..plain] {
+        assert_eq!(r.encryption_type(), Some(&EncryptionType::None));
+    }
+    for (i, r) in records[plain..].iter().enumerate() {
+        assert_eq!(r.encryption_type(), Some(&EncryptionType::Kms));
+        assert_eq!(r.partition_key(), Some(secret_key(stream, i).as_str()));
+        assert_eq!(r.data().as_ref(), secret_data(stream, i).as_bytes());
+    }
+}
+
+#[tokio::test]
+async fn encrypted_records_are_sealed_on_disk_and_read_back_across_restarts() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let keys_dir = tempfile::tempdir().expect("tempdir");
+    let keys = key_file(keys_dir.path(), true);
+    let spate = start(data.path(), &keys);
+    let client = spate.client();
+    create_active(&client, "builtin", 1).await;
+    create_active(&client, "filekey", 1).await;
+    client
+        .put_record()
+        .stream_name("builtin")
+        .partition_key("visible-key")
+        .data(Blob::new("visible-before-encryption"))
+        .send()
+        .await
+        .expect("plain put");
+
+    start_encryption(&client, "builtin", "alias/aws/kinesis").await;
+    let key_arn = format!("arn:aws:kms:us-east-1:000000000000:key/{FILE_KEY}");
+    start_encryption(&client, "filekey", &key_arn).await;
+    put_secrets(&client, "builtin").await;
+    put_secrets(&client, "filekey").await;
+
+    check_secrets(
+        &read_all(&client, "builtin").await.expect("read"),
+        "builtin",
+        1,
+    );
+    check_secrets(
+        &read_all(&client, "filekey").await.expect("read"),
+        "filekey",
+        0,
+    );
+    // The scan sees what is written: the record from before encryption is there in clear.
+    assert!(on_disk(data.path(), b"visible-before-encryption"));
+    for stream in ["builtin", "filekey"] {
+        for i in 0..4 {
+            assert!(!on_disk(data.path(), secret_data(stream, i).as_bytes()));
+            assert!(!on_disk(data.path(), secret_key(stream, i).as_bytes()));
+        }
+    }
+    assert!(!on_disk(data.path(), b"SECRET-"));
+
+    spate.terminate();
+    let spate = start(data.path(), &keys);
+    let client = spate.client();
+    check_secrets(
+        &read_all(&client, "builtin").await.expect("read"),
+        "builtin",
+        1,
+    );
+    check_secrets(
+        &read_all(&client, "filekey").await.expect("read"),
+        "filekey",
+        0,
+    );
+
+    // Stopping needs the key the stream uses, in any form.
+    let wrong = client
+        .stop_stream_encryption()
+        .stream_name("filekey")
+        .encryption_type(EncryptionType::Kms)
+        .key_id("alias/aws/kinesis")
+        .send()
+        .await;
+    assert_eq!(code(wrong), "InvalidArgumentException");
+    client
+        .stop_stream_encryption()
+        .stream_name("filekey")
+        .encryption_type(EncryptionType::Kms)
+        .key_id("alias/orders")
+        .send()
+        .await
+        .expect("stop");
+    wait_active(&client, "filekey").await;
+    let summary = client
+        .describe_stream_summary()
+        .stream_name("filekey")
+        .send()
+        .await
+        .expect("summary");
+    let summary = summary.stream_description_summary().expect("summary");
+    assert_eq!(summary.encryption_type(), Some(&EncryptionType::None));
+    assert_eq!(summary.key_id(), None);
+    let put = client
+        .put_record()
+        .stream_name("filekey")
+        .partition_key("after-stop")
+        .data(Blob::new("after-stop-data"))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(put.encryption_type(), Some(&EncryptionType::None));
+    let records = read_all(&client, "filekey").await.expect("read");
+    assert_eq!(records.len(), 5);
+    check_secrets(&records[..4], "filekey", 0);
+    assert_eq!(records[4].encryption_type(), Some(&EncryptionType::None));
+    assert_eq!(records[4].data().as_ref(), b"after-stop-data");
+    assert!(on_disk(data.path(), b"after-stop-data"));
+}
+
+#[tokio::test]
+async fn unusable_keys_get_the_kms_errors() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let keys_dir = tempfile::tempdir().expect("tempdir");
+    let keys = key_file(keys_dir.path(), true);
+    let spate = start(data.path(), &keys);
+    let client = spate.client();
+    create_active(&client, "s", 1).await;
+    for (key, expected) in [
+        ("alias/nope", "KMSNotFoundException"),
+        (
+            "00000000-0000-4000-8000-0000000000ff",
+            "KMSNotFoundException",
+        ),
+        (
+            "arn:aws:kms:eu-west-1:000000000000:alias/orders",
+            "KMSNotFoundException",
+        ),
+        ("alias/off", "KMSDisabledException"),
+        ("alias/going", "KMSInvalidStateException"),
+        ("alias/theirs", "KMSAccessDeniedException"),
+    ] {
+        let result = client
+            .start_stream_encryption()
+            .stream_name("s")
+            .encryption_type(EncryptionType::Kms)
+            .key_id(key)
+            .send()
+            .await;
+        assert_eq!(code(result), expected, "{key}");
+    }
+    let none = client
+        .start_stream_encryption()
+        .stream_name("s")
+        .encryption_type(EncryptionType::None)
+        .key_id("alias/aws/kinesis")
+        .send()
+        .await;
+    assert_eq!(code(none), "InvalidArgumentException");
+
+    // A record sealed under a key that later leaves the key file cannot be read or written.
+    start_encryption(&client, "s", "alias/orders").await;
+    put_secrets(&client, "s").await;
+    // Only ACTIVE streams change keys.
+    client
+        .start_stream_encryption()
+        .stream_name("s")
+        .encryption_type(EncryptionType::Kms)
+        .key_id(FILE_KEY)
+        .send()
+        .await
+        .expect("change key");
+    let busy = client
+        .start_stream_encryption()
+        .stream_name("s")
+        .encryption_type(EncryptionType::Kms)
+        .key_id("alias/orders")
+        .send()
+        .await;
+    assert_eq!(code(busy), "ResourceInUseException");
+    wait_active(&client, "s").await;
+    spate.terminate();
+
+    let keys = key_file(keys_dir.path(), false);
+    let spate = start(data.path(), &keys);
+    let client = spate.client();
+    assert_eq!(
+        read_all(&client, "s").await.expect_err("key is gone"),
+        "KMSNotFoundException"
+    );
+    let put = client
+        .put_record()
+        .stream_name("s")
+        .partition_key("k")
+        .data(Blob::new("x"))
+        .send()
+        .await;
+    assert_eq!(code(put), "KMSNotFoundException");
+}
