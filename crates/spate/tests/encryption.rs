@@ -352,3 +352,46 @@ async fn unusable_keys_get_the_kms_errors() {
         .await;
     assert_eq!(code(put), "KMSNotFoundException");
 }
+
+#[tokio::test]
+async fn subscriptions_get_sealed_records_and_the_kms_error_once_the_key_is_gone() {
+    use common::efo::{Got, SHARD0, next, position, records, stream_with_consumer, subscribe};
+
+    let data = tempfile::tempdir().expect("tempdir");
+    let keys_dir = tempfile::tempdir().expect("tempdir");
+    let keys = key_file(keys_dir.path(), true);
+    let spate = start(data.path(), &keys);
+    let client = spate.client();
+    let consumer = stream_with_consumer(&client, "pushed", 1).await;
+    start_encryption(&client, "pushed", "alias/orders").await;
+    put_secrets(&client, "pushed").await;
+    let mut events = subscribe(
+        &client,
+        &consumer,
+        SHARD0,
+        position(ShardIteratorType::TrimHorizon, None),
+    )
+    .await;
+    let (got, _) = records(&mut events, 4).await;
+    check_secrets(&got, "pushed", 0);
+    drop(events);
+    spate.terminate();
+
+    let keys = key_file(keys_dir.path(), false);
+    let spate = start(data.path(), &keys);
+    let client = spate.client();
+    let mut events = subscribe(
+        &client,
+        &consumer,
+        SHARD0,
+        position(ShardIteratorType::TrimHorizon, None),
+    )
+    .await;
+    let ended = loop {
+        match next(&mut events, Duration::from_secs(10)).await {
+            Got::Event(event) => assert!(event.records().is_empty(), "{event:?}"),
+            end => break end,
+        }
+    };
+    assert_eq!(format!("{ended:?}"), "Error(\"KMSNotFoundException\")");
+}
