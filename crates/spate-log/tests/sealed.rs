@@ -7,60 +7,15 @@ mod common;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
 
 use bytes::Bytes;
 use common::*;
-use spate_log::{
-    Durability, KEY_ID_LEN, Log, LogConfig, LogError, NONCE_LEN, SEAL_TAG_LEN, Sealer, ShardKey,
-    StoredRecord, split_sealed_plaintext,
-};
+use spate_log::{Durability, KEY_ID_LEN, Log, LogConfig, LogError, NONCE_LEN, Sealer, ShardKey};
 
 const A: ShardKey = ShardKey {
     stream: 3,
     shard: 1,
 };
-const KEY: [u8; KEY_ID_LEN] = [0xAB; KEY_ID_LEN];
-
-/// A toy cipher (XOR with the nonce byte) with a checksum "tag" over the associated data and
-/// ciphertext: enough to see what the log stores and authenticates, not a real AEAD.
-struct ToySealer {
-    next_nonce: AtomicU8,
-}
-
-fn toy_tag(aad: &[u8], ciphertext: &[u8]) -> [u8; SEAL_TAG_LEN] {
-    let mut tag = [0; SEAL_TAG_LEN];
-    tag[..4].copy_from_slice(&crc32c::crc32c_append(crc32c::crc32c(aad), ciphertext).to_le_bytes());
-    tag
-}
-
-impl Sealer for ToySealer {
-    fn key_id(&self) -> [u8; KEY_ID_LEN] {
-        KEY
-    }
-    fn seal(&self, aad: &[u8], in_out: &mut Vec<u8>) -> Result<[u8; NONCE_LEN], String> {
-        let n = self.next_nonce.fetch_add(1, Ordering::Relaxed) | 0x80;
-        in_out.iter_mut().for_each(|b| *b ^= n);
-        let tag = toy_tag(aad, in_out);
-        in_out.extend_from_slice(&tag);
-        Ok([n; NONCE_LEN])
-    }
-}
-
-/// Opens a record the toy sealer sealed, checking its tag.
-fn toy_open(record: &StoredRecord) -> Option<(String, Bytes)> {
-    let sealed = record.sealed.as_ref()?;
-    assert_eq!(sealed.key_id, KEY);
-    let (body, tag) = sealed
-        .ciphertext
-        .split_at(sealed.ciphertext.len() - SEAL_TAG_LEN);
-    if toy_tag(&sealed.aad, body) != tag {
-        return None;
-    }
-    let plain: Vec<u8> = body.iter().map(|b| b ^ sealed.nonce[0]).collect();
-    split_sealed_plaintext(Bytes::from(plain))
-}
-
 fn files_contain(dir: &Path, needle: &[u8]) -> bool {
     std::fs::read_dir(dir).unwrap().any(|entry| {
         let path = entry.unwrap().path();
@@ -82,9 +37,7 @@ fn on_disk(dir: &Path) -> LogConfig {
 #[test]
 fn sealed_records_are_stored_sealed_and_survive_recovery() {
     let dir = tempfile::tempdir().unwrap();
-    let sealer: Arc<dyn Sealer> = Arc::new(ToySealer {
-        next_nonce: AtomicU8::new(1),
-    });
+    let sealer: Arc<dyn Sealer> = Arc::new(ToySealer::default());
     {
         let log = Log::open(on_disk(dir.path())).unwrap();
         log.register_shard(A, 0).unwrap();
