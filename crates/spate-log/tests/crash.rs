@@ -224,7 +224,10 @@ fn run_seed(seed: u64) {
         .flat_map(|shard| read_all(&log, *shard))
         .filter(|r| r.sealed.is_some())
         .count();
-    assert!(sealed > 0, "seed {seed}: no sealed record survived to check");
+    assert!(
+        sealed > 0,
+        "seed {seed}: no sealed record survived to check"
+    );
     for shard in SHARDS {
         let ack = block_on(log.append(vec![record(shard, "after", "x")])).unwrap();
         let max = acked

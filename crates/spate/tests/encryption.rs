@@ -395,3 +395,45 @@ async fn subscriptions_get_sealed_records_and_the_kms_error_once_the_key_is_gone
     };
     assert_eq!(format!("{ended:?}"), "Error(\"KMSNotFoundException\")");
 }
+
+#[tokio::test]
+async fn key_changes_are_limited_to_25_a_day_where_limits_are_enforced() {
+    use aws_sdk_kinesis::error::ProvideErrorMetadata;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("spate.toml");
+    std::fs::write(&config, "[stream_limits.limited]\nenforce = true\n").expect("config");
+    let spate = Spate::start(&["--in-memory", "--config", config.to_str().expect("utf-8")]);
+    let client = common::client_without_retries(spate.addr);
+    for name in ["limited", "free"] {
+        create_active(&client, name, 1).await;
+        for change in 0..26 {
+            let result = if change % 2 == 0 {
+                client
+                    .start_stream_encryption()
+                    .stream_name(name)
+                    .encryption_type(EncryptionType::Kms)
+                    .key_id("alias/aws/kinesis")
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.code().map(str::to_owned))
+            } else {
+                client
+                    .stop_stream_encryption()
+                    .stream_name(name)
+                    .encryption_type(EncryptionType::Kms)
+                    .key_id("alias/aws/kinesis")
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.code().map(str::to_owned))
+            };
+            if name == "limited" && change == 25 {
+                assert_eq!(result, Err(Some("LimitExceededException".to_owned())));
+            } else {
+                assert_eq!(result, Ok(()), "{name} change {change}");
+            }
+        }
+    }
+}
