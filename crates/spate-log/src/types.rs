@@ -100,7 +100,7 @@ pub struct SealedPayload {
     /// The key that sealed it.
     pub key_id: [u8; KEY_ID_LEN],
     pub nonce: [u8; NONCE_LEN],
-    /// Associated data to authenticate when opening.
+    /// Associated data to authenticate when opening. Empty once opened.
     pub aad: Bytes,
     /// `key_len u16 | partition key | data`, encrypted, tag included. Empty once opened.
     pub ciphertext: Bytes,

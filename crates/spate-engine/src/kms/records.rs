@@ -58,7 +58,9 @@ impl KeyRing {
                 })?;
             record.partition_key = partition_key;
             record.data = data;
+            // Both slice the frame's read buffer; let it go now the plaintext has its own.
             sealed.ciphertext = Bytes::new();
+            sealed.aad = Bytes::new();
         }
         Ok(())
     }
