@@ -437,3 +437,76 @@ async fn key_changes_are_limited_to_25_a_day_where_limits_are_enforced() {
         }
     }
 }
+
+/// Runs `spate serve` expecting it to refuse to start; returns its stderr.
+fn refused_start(args: &[&str], env: &[(&str, &str)]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_spate"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run spate");
+    assert!(!output.status.success());
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn bad_keys_stop_start_up_without_showing_material() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keys = dir.path().join("keys.toml");
+    // A truncated line: the parser's error must not quote it, material and all.
+    std::fs::write(
+        &keys,
+        format!("[[keys]]\nid = \"{FILE_KEY}\"\nmaterial = \"{MATERIAL}\n"),
+    )
+    .expect("key file");
+    let stderr = refused_start(
+        &[
+            "--in-memory",
+            "--kms-key-file",
+            keys.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    assert!(stderr.contains("KMS key file"), "{stderr}");
+    assert!(!stderr.contains(&MATERIAL[..20]), "{stderr}");
+
+    let stderr = refused_start(&["--in-memory"], &[("SPATE_KMS_MASTER_KEY", "c2hvcnQ=")]);
+    assert!(stderr.contains("SPATE_KMS_MASTER_KEY"), "{stderr}");
+    assert!(!stderr.contains("c2hvcnQ="), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_master_key_from_the_environment_keeps_alias_aws_kinesis_across_restarts() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let env = [("SPATE_KMS_MASTER_KEY", MATERIAL)];
+    let dir = data.path().to_str().expect("utf-8");
+    let spate = Spate::start_with_env(&["--data-dir", dir], &env);
+    let client = spate.client();
+    create_active(&client, "mastered", 1).await;
+    start_encryption(&client, "mastered", "alias/aws/kinesis").await;
+    put_secrets(&client, "mastered").await;
+    spate.terminate();
+    // No key was generated beside the data.
+    assert!(!data.path().join("kms-master.key").exists());
+
+    let spate = Spate::start_with_env(&["--data-dir", dir], &env);
+    check_secrets(
+        &read_all(&spate.client(), "mastered").await.expect("read"),
+        "mastered",
+        0,
+    );
+    spate.terminate();
+    // Another master derives another key: the records' key is not found.
+    let other = [(
+        "SPATE_KMS_MASTER_KEY",
+        "ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICA=",
+    )];
+    let spate = Spate::start_with_env(&["--data-dir", dir], &other);
+    assert_eq!(
+        read_all(&spate.client(), "mastered")
+            .await
+            .expect_err("other key"),
+        "KMSNotFoundException"
+    );
+}
