@@ -11,7 +11,9 @@
 //! are enforced; [`faults`] failures and latency injected for people testing their clients;
 //! [`subscription`] enhanced fan-out subscriptions (SubscribeToShard), fed from the record
 //! log's commit notifications; `position` the starting positions that iterators and
-//! subscriptions share; [`metrics`] the Prometheus registry of CloudWatch-named metrics.
+//! subscriptions share; [`metrics`] the Prometheus registry of CloudWatch-named metrics;
+//! [`kms`] encryption at rest: local stand-ins for KMS keys, sealing records on the write
+//! path and opening them on the read path.
 
 pub mod autoscale;
 pub mod clock;
