@@ -22,6 +22,7 @@ const MASTER_KEY_ENV: &str = "SPATE_KMS_MASTER_KEY";
 pub fn key_ring(settings: &Settings) -> anyhow::Result<KeyRing> {
     let specs = match &settings.kms_key_file {
         Some(path) => {
+            warn_if_shared(path);
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading the KMS key file {}", path.display()))?;
             parse_key_file(&text)
@@ -74,6 +75,7 @@ fn stored_master(data_dir: &Path) -> anyhow::Result<[u8; KEY_LEN]> {
             Ok(master)
         }
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            warn_if_shared(&path);
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?;
             tracing::info!(
@@ -84,5 +86,20 @@ fn stored_master(data_dir: &Path) -> anyhow::Result<[u8; KEY_LEN]> {
                 .with_context(|| format!("{} must hold {KEY_LEN} bytes in base64", path.display()))
         }
         Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
+    }
+}
+
+/// Key material readable by other users is worth a warning, not a refusal: the operator may
+/// have reasons (a container's single user), but should know.
+fn warn_if_shared(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(
+            path = %path.display(),
+            mode = format!("{:o}", meta.permissions().mode() & 0o777),
+            "this file holds KMS key material and other users may read it; chmod 600 it"
+        );
     }
 }
