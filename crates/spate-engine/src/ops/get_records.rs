@@ -111,7 +111,7 @@ impl Engine {
         };
         // An iterator is a capability of the account that got it, not of whoever holds it.
         Engine::check_account(ctx, &stream.key.account, &stream.key.name)?;
-        let (shard, trim_horizon, encryption, enabled) = {
+        let (shard, trim_horizon, ever_encrypted, enabled) = {
             let state = stream.read();
             let shard = state.shard(position.shard_index).cloned().ok_or_else(|| {
                 ApiError::shard_not_found(
@@ -120,12 +120,12 @@ impl Engine {
                     &stream.key.account,
                 )
             })?;
-            let encryption = state.record.encrypted_since_ms.is_some();
+            let ever_encrypted = state.record.encrypted_since_ms.is_some();
             let enabled = Enabled::of(&state.record.shard_level_metrics);
             (
                 shard,
                 self.trim_horizon_ms(&state.record),
-                encryption,
+                ever_encrypted,
                 enabled,
             )
         };
@@ -217,7 +217,7 @@ impl Engine {
                 ),
                 approximate_arrival_timestamp: Timestamp(r.arrival_ms),
                 data: Blob(r.data),
-                encryption_type: record_encryption_type(r.sealed.is_some(), encryption),
+                encryption_type: record_encryption_type(r.sealed.is_some(), ever_encrypted),
                 partition_key: r.partition_key,
             })
             .collect();

@@ -164,7 +164,10 @@ impl Subscription {
                     approximate_arrival_timestamp: Timestamp(r.arrival_ms),
                     data: Blob(r.data),
                     partition_key: r.partition_key,
-                    encryption_type: record_encryption_type(r.sealed.is_some(), self.encryption),
+                    encryption_type: record_encryption_type(
+                        r.sealed.is_some(),
+                        self.ever_encrypted,
+                    ),
                 })
                 .collect();
             return Some(self.event(records, millis_behind_latest, now));

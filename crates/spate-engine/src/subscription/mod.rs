@@ -168,7 +168,7 @@ pub struct Subscription {
     continuation: String,
     /// Whether the stream had been encrypted when the subscription started: unsealed records
     /// then say `EncryptionType: NONE` (sealed ones always say `KMS`).
-    encryption: bool,
+    ever_encrypted: bool,
     /// Changes when records of the shard commit; closed once its stream is dropped.
     commits: watch::Receiver<u64>,
     commits_closed: bool,
@@ -241,7 +241,7 @@ impl Engine {
                 ),
             ));
         };
-        let encryption = {
+        let ever_encrypted = {
             let state = start.stream.read();
             state.record.encrypted_since_ms.is_some()
         };
@@ -263,7 +263,7 @@ impl Engine {
             key,
             shard_created_ms: start.shard_created_ms,
             position: start.counter,
-            encryption,
+            ever_encrypted,
             commits,
             commits_closed: false,
             ended,
