@@ -24,7 +24,7 @@ impl Log {
     pub fn append(
         &self,
         records: Vec<NewRecord>,
-    ) -> impl Future<Output = Result<Vec<Appended>, LogError>> + Send + 'static {
+    ) -> impl Future<Output = Result<Vec<Appended>, LogError>> + Send + 'static + use<> {
         self.append_with(records, None)
     }
 
@@ -36,15 +36,17 @@ impl Log {
         &self,
         records: Vec<NewRecord>,
         sealer: Arc<dyn Sealer>,
-    ) -> impl Future<Output = Result<Vec<Appended>, LogError>> + Send + 'static {
+    ) -> impl Future<Output = Result<Vec<Appended>, LogError>> + Send + 'static + use<> {
         self.append_with(records, Some(sealer))
     }
 
+    // `use<>`: the future holds its own handle, so callers may create it on one thread (a
+    // blocking one, to seal there) and await it on another.
     fn append_with(
         &self,
         records: Vec<NewRecord>,
         sealer: Option<Arc<dyn Sealer>>,
-    ) -> impl Future<Output = Result<Vec<Appended>, LogError>> + Send + 'static {
+    ) -> impl Future<Output = Result<Vec<Appended>, LogError>> + Send + 'static + use<> {
         let shared = self.shared().clone();
         // Queue right away when there is room, so counter order follows call order even if
         // the caller polls its futures in some other order.

@@ -486,6 +486,41 @@ async fn the_master_key_from_the_environment_keeps_alias_aws_kinesis_across_rest
     create_active(&client, "mastered", 1).await;
     start_encryption(&client, "mastered", "alias/aws/kinesis").await;
     put_secrets(&client, "mastered").await;
+    // A batch big enough to be sealed off the async workers.
+    create_active(&client, "big", 1).await;
+    start_encryption(&client, "big", "alias/aws/kinesis").await;
+    let entries = (0..3u8)
+        .map(|i| {
+            let mut data = format!("BIG-SECRET-{i}-").into_bytes();
+            data.resize(100 << 10, b'a' + i);
+            PutRecordsRequestEntry::builder()
+                .partition_key(format!("big-{i}"))
+                .data(Blob::new(data))
+                .build()
+                .expect("entry")
+        })
+        .collect();
+    let puts = client
+        .put_records()
+        .stream_name("big")
+        .set_records(Some(entries))
+        .send()
+        .await
+        .expect("put records");
+    assert_eq!(puts.failed_record_count(), Some(0));
+    let big = read_all(&client, "big").await.expect("read");
+    assert_eq!(big.len(), 3);
+    for (i, r) in big.iter().enumerate() {
+        assert_eq!(r.encryption_type(), Some(&EncryptionType::Kms));
+        assert!(
+            r.data()
+                .as_ref()
+                .starts_with(format!("BIG-SECRET-{i}-").as_bytes())
+        );
+        assert_eq!(r.data().as_ref().len(), 100 << 10);
+    }
+    assert!(!on_disk(data.path(), b"BIG-SECRET-"));
+    assert!(!on_disk(data.path(), &[b'b'; 64]));
     spate.terminate();
     // No key was generated beside the data.
     assert!(!data.path().join("kms-master.key").exists());

@@ -21,7 +21,7 @@ pub use cipher::KEY_LEN;
 pub use keyfile::{KeySpec, KeyState, parse_key_file};
 pub use ring::{KeyRing, KmsKey};
 
-pub(crate) use records::record_encryption_type;
+pub(crate) use records::{append_sealed, record_encryption_type};
 
 /// The AWS-managed Kinesis key's alias; it works with no key file at all.
 pub const DEFAULT_ALIAS: &str = "alias/aws/kinesis";

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use spate_log::{Sealer, StoredRecord, split_sealed_plaintext};
+use spate_log::{Appended, Log, LogError, NewRecord, Sealer, StoredRecord, split_sealed_plaintext};
 use spate_meta::StreamRecord;
 use uuid::Uuid;
 
@@ -64,6 +64,32 @@ impl KeyRing {
         }
         Ok(())
     }
+}
+
+/// Batches larger than this are sealed on the blocking pool: at about 2 GB/s, sealing more
+/// would hold an async worker past tokio's ~100 µs guideline.
+const SEAL_INLINE_BYTES: usize = 128 << 10;
+
+/// Appends `records` sealed by `sealer`. The log seals on the calling thread, so a big batch
+/// is handed to the blocking pool to do it (order among concurrent requests is not promised
+/// anyway; within the batch it is kept).
+pub(crate) async fn append_sealed(
+    log: &Log,
+    records: Vec<NewRecord>,
+    sealer: Arc<dyn Sealer>,
+) -> Result<Vec<Appended>, LogError> {
+    let bytes: usize = records
+        .iter()
+        .map(|r| r.partition_key.len() + r.data.len())
+        .sum();
+    if bytes <= SEAL_INLINE_BYTES {
+        return log.append_sealed(records, sealer).await;
+    }
+    let log = log.clone();
+    let committed = tokio::task::spawn_blocking(move || log.append_sealed(records, sealer))
+        .await
+        .map_err(|_| LogError::Seal("the sealing task failed".into()))?;
+    committed.await
 }
 
 fn missing_key(uuid: &str) -> ApiError {

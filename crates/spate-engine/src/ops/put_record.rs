@@ -196,7 +196,7 @@ impl Engine {
                 })
                 .collect();
             let appended = match sealer {
-                Some(sealer) => self.inner.log.append_sealed(batch, sealer).await,
+                Some(sealer) => crate::kms::append_sealed(&self.inner.log, batch, sealer).await,
                 None => self.inner.log.append(batch).await,
             };
             match appended {
