@@ -303,6 +303,15 @@ mod tests {
     fn every_torn_prefix_is_incomplete_and_every_flip_is_caught() {
         let mut buf = Vec::new();
         encode_record(&mut buf, K, 1, 2, "key", b"some data here");
+        let mut sealed = Vec::new();
+        let aad = sealed_aad(K, 1, 2, &[5; KEY_ID_LEN]);
+        encode_sealed(&mut sealed, &aad, &[6; NONCE_LEN], &[7; 40]);
+        for buf in [buf, sealed] {
+            torn_and_flipped(&buf);
+        }
+    }
+
+    fn torn_and_flipped(buf: &[u8]) {
         for cut in 0..buf.len() {
             assert!(
                 matches!(decode(&buf[..cut]), Decoded::Incomplete { .. }),
@@ -310,7 +319,7 @@ mod tests {
             );
         }
         for at in 4..buf.len() {
-            let mut bad = buf.clone();
+            let mut bad = buf.to_vec();
             bad[at] ^= 0x10;
             assert!(matches!(decode(&bad), Decoded::Bad(_)), "flip at {at}");
         }
