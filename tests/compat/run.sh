@@ -41,6 +41,10 @@
 #                       records, old iterators, higher new sequence numbers) and after kill -9
 #                       under load from several threads (every acknowledged record, in order);
 #                       streams CREATING/DELETING at a kill -9 are not stuck after restart.
+#   test_encryption.py  boto3 Start/StopStreamEncryption (alias/aws/kinesis and a --kms-key-file
+#                       key named by UUID, key ARN, alias and alias ARN): UPDATING then ACTIVE,
+#                       EncryptionType/KeyId in Describe*, on puts and on each record (KMS while
+#                       on, NONE before and after), KMSNotFound/KMSDisabled, a wrong key to stop.
 #   test_retention.py   retention enforced with the test-only --retention-hour-ms: expired records
 #                       are not returned (nor brought back by a longer retention) and their disk
 #                       space is reclaimed.

@@ -349,9 +349,7 @@ def test_validation_errors(kinesis, raw_kinesis):
 
 @pytest.mark.parametrize("call", [
     lambda k, arn: k.update_stream_warm_throughput(StreamARN=arn, WarmThroughputMiBps=10),
-    lambda k, arn: k.start_stream_encryption(StreamARN=arn, EncryptionType="KMS",
-                                             KeyId="alias/aws/kinesis"),
-], ids=["UpdateStreamWarmThroughput", "StartStreamEncryption"])
+], ids=["UpdateStreamWarmThroughput"])
 def test_unsupported_operation(kinesis, call):
     name = make_stream(kinesis, "unsupported")
     with pytest.raises(ClientError) as err:

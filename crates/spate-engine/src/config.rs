@@ -40,6 +40,9 @@ pub struct EngineConfig {
     pub limits: crate::limits::LimitsConfig,
     /// Faults injected from the start (the server's admin endpoint can replace them).
     pub faults: crate::faults::FaultRules,
+    /// The keys StartStreamEncryption may name and sealed records are opened with. The
+    /// default holds only a process-lifetime `alias/aws/kinesis` key.
+    pub kms: std::sync::Arc<crate::kms::KeyRing>,
 }
 
 impl Default for EngineConfig {
@@ -62,6 +65,7 @@ impl Default for EngineConfig {
             on_demand_scaling: Default::default(),
             limits: Default::default(),
             faults: Default::default(),
+            kms: std::sync::Arc::new(crate::kms::KeyRing::ephemeral()),
         }
     }
 }

@@ -23,6 +23,10 @@ pub enum ErrorKind {
     InvalidSignature,
     UnrecognizedClient,
     AccessDenied,
+    KmsDisabled,
+    KmsInvalidState,
+    KmsAccessDenied,
+    KmsNotFound,
     InternalFailure,
 }
 
@@ -45,6 +49,10 @@ impl ErrorKind {
             ErrorKind::InvalidSignature => "InvalidSignatureException",
             ErrorKind::UnrecognizedClient => "UnrecognizedClientException",
             ErrorKind::AccessDenied => "AccessDeniedException",
+            ErrorKind::KmsDisabled => "KMSDisabledException",
+            ErrorKind::KmsInvalidState => "KMSInvalidStateException",
+            ErrorKind::KmsAccessDenied => "KMSAccessDeniedException",
+            ErrorKind::KmsNotFound => "KMSNotFoundException",
             ErrorKind::InternalFailure => "InternalFailureException",
         }
     }

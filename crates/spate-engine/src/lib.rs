@@ -13,7 +13,8 @@
 //! log's commit notifications; `position` the starting positions that iterators and
 //! subscriptions share; [`metrics`] the Prometheus registry of CloudWatch-named metrics;
 //! `authorize` whether a request's principal may act on the resource it names (identity and
-//! resource policies, evaluated by `spate_auth::policy`).
+//! resource policies, evaluated by `spate_auth::policy`); [`kms`] encryption at rest: local stand-ins for KMS keys, sealing records on the write
+//! path and opening them on the read path.
 
 mod authorize;
 pub mod autoscale;
@@ -22,6 +23,7 @@ pub mod config;
 mod engine;
 pub mod error;
 pub mod faults;
+pub mod kms;
 pub mod limits;
 pub mod metrics;
 pub mod ops;

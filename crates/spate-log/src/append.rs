@@ -7,11 +7,12 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use crate::error::LogError;
-use crate::journal::frame::record_frame_len;
+use crate::journal::frame::{record_frame_len, sealed_frame_len};
 use crate::log::Log;
+use crate::seal::{Plain, SealSlot, seal_into};
 use crate::state::{Job, PendingRecord, Shared};
 use crate::sync::lock;
-use crate::types::{Appended, NewRecord};
+use crate::types::{Appended, NewRecord, Sealer};
 
 type Reply = oneshot::Receiver<Result<Vec<Appended>, LogError>>;
 
@@ -23,11 +24,33 @@ impl Log {
     pub fn append(
         &self,
         records: Vec<NewRecord>,
-    ) -> impl Future<Output = Result<Vec<Appended>, LogError>> + Send + 'static {
+    ) -> impl Future<Output = Result<Vec<Appended>, LogError>> + Send + 'static + use<> {
+        self.append_with(records, None)
+    }
+
+    /// Like [`Log::append`], but stores each record's partition key and data encrypted by
+    /// `sealer` (a sealed-record frame naming the sealer's key), with the record's stream,
+    /// shard, counter and arrival time as associated data. Sealing runs on the calling
+    /// thread, after the records are queued.
+    pub fn append_sealed(
+        &self,
+        records: Vec<NewRecord>,
+        sealer: Arc<dyn Sealer>,
+    ) -> impl Future<Output = Result<Vec<Appended>, LogError>> + Send + 'static + use<> {
+        self.append_with(records, Some(sealer))
+    }
+
+    // `use<>`: the future holds its own handle, so callers may create it on one thread (a
+    // blocking one, to seal there) and await it on another.
+    fn append_with(
+        &self,
+        records: Vec<NewRecord>,
+        sealer: Option<Arc<dyn Sealer>>,
+    ) -> impl Future<Output = Result<Vec<Appended>, LogError>> + Send + 'static + use<> {
         let shared = self.shared().clone();
         // Queue right away when there is room, so counter order follows call order even if
         // the caller polls its futures in some other order.
-        let first_try = try_enqueue(&shared, records);
+        let first_try = try_enqueue(&shared, records, sealer.as_deref());
         async move {
             let reply = match first_try? {
                 Ok(reply) => reply,
@@ -36,7 +59,7 @@ impl Log {
                     let mut notified = std::pin::pin!(notified);
                     // Registered before checking, so a release in between is not missed.
                     notified.as_mut().enable();
-                    match try_enqueue(&shared, records)? {
+                    match try_enqueue(&shared, records, sealer.as_deref())? {
                         Ok(reply) => break reply,
                         Err(back) => records = back,
                     }
@@ -52,6 +75,7 @@ impl Log {
 fn try_enqueue(
     shared: &Arc<Shared>,
     records: Vec<NewRecord>,
+    sealer: Option<&dyn Sealer>,
 ) -> Result<Result<Reply, Vec<NewRecord>>, LogError> {
     let (tx, rx) = oneshot::channel();
     if records.is_empty() {
@@ -59,8 +83,13 @@ fn try_enqueue(
         return Ok(Ok(rx));
     }
     let mut bytes = 0;
+    let frame_len = if sealer.is_some() {
+        sealed_frame_len
+    } else {
+        record_frame_len
+    };
     for r in &records {
-        bytes += record_frame_len(&r.partition_key, &r.data).map_err(LogError::RecordTooLarge)?;
+        bytes += frame_len(&r.partition_key, &r.data).map_err(LogError::RecordTooLarge)?;
     }
     let mut q = lock(&shared.queue);
     if q.poisoned {
@@ -82,6 +111,7 @@ fn try_enqueue(
     }
     let now = shared.clock.now_ms();
     let mut pending = Vec::with_capacity(records.len());
+    let mut plain = Vec::with_capacity(if sealer.is_some() { records.len() } else { 0 });
     for r in records {
         let Some(assign) = q.shards.get_mut(&r.shard) else {
             return Err(LogError::UnknownShard(r.shard));
@@ -92,14 +122,27 @@ fn try_enqueue(
         // lookups can binary-search.
         let arrival_ms = assign.last_arrival.map_or(now, |last| last.max(now));
         assign.last_arrival = Some(arrival_ms);
+        let (partition_key, data) = if sealer.is_some() {
+            plain.push(Plain {
+                shard: r.shard,
+                counter,
+                arrival_ms,
+                partition_key: r.partition_key,
+                data: r.data,
+            });
+            Default::default()
+        } else {
+            (r.partition_key, r.data)
+        };
         pending.push(PendingRecord {
             shard: r.shard,
             counter,
             arrival_ms,
-            partition_key: r.partition_key,
-            data: r.data,
+            partition_key,
+            data,
         });
     }
+    let slot = sealer.map(|s| SealSlot::new(s.key_id()));
     q.pending_bytes += bytes;
     let done = Box::new(move |r| {
         let _ = tx.send(r);
@@ -108,7 +151,12 @@ fn try_enqueue(
         records: pending,
         bytes,
         done,
+        sealed: slot.clone(),
     });
     shared.wake_writer.notify_one();
+    drop(q);
+    if let (Some(slot), Some(sealer)) = (slot, sealer) {
+        seal_into(&slot, sealer, plain);
+    }
     Ok(Ok(rx))
 }

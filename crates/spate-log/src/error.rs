@@ -32,6 +32,9 @@ pub enum LogError {
     /// entry over 4 GiB).
     #[error("record too large for the journal: {0}")]
     RecordTooLarge(String),
+    /// The [`crate::Sealer`] refused to seal; nothing of that append was written.
+    #[error("sealing a record failed: {0}")]
+    Seal(String),
 }
 
 impl LogError {
@@ -46,6 +49,7 @@ impl LogError {
             LogError::Corrupt(m) => LogError::Corrupt(m.clone()),
             LogError::ShuttingDown => LogError::ShuttingDown,
             LogError::RecordTooLarge(m) => LogError::RecordTooLarge(m.clone()),
+            LogError::Seal(m) => LogError::Seal(m.clone()),
         }
     }
 }

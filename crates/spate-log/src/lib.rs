@@ -16,6 +16,7 @@
 //! Layout:
 //! - [`Log`] (`log.rs`, `append.rs`, `read.rs`): the API.
 //! - `journal/`: entry framing, the group-commit writer, the reader, recovery.
+//! - `seal.rs`: sealed appends, encrypted by the caller through a [`Sealer`].
 //! - `index.rs`: per-shard index files and their in-memory chunk summaries.
 //! - `checkpoint.rs`, `retention.rs`: the writer thread's periodic work.
 //! - [`disk`]: the storage trait with real, in-memory and crash-simulating implementations.
@@ -36,6 +37,7 @@ mod journal;
 mod log;
 mod read;
 mod retention;
+mod seal;
 mod state;
 mod stats;
 mod sync;
@@ -46,5 +48,6 @@ pub use error::LogError;
 pub use log::Log;
 pub use stats::{GROUP_RECORDS_BOUNDS, LogStats, SYNC_SECONDS_BOUNDS};
 pub use types::{
-    Appended, Durability, LogConfig, NewRecord, ReadBatch, ShardKey, ShardState, StoredRecord,
+    Appended, Durability, KEY_ID_LEN, LogConfig, NONCE_LEN, NewRecord, ReadBatch, SEAL_TAG_LEN,
+    SealedPayload, Sealer, ShardKey, ShardState, StoredRecord, split_sealed_plaintext,
 };

@@ -68,7 +68,7 @@ impl Log {
                     .min((max_records - records.len()) as u64);
                 for e in index::read_entries(file.as_ref(), pos, n)? {
                     let record = read_record(journal.as_ref(), e.offset, shard, e.counter)?;
-                    let size = record.partition_key.len() + record.data.len();
+                    let size = record.stored_len();
                     if !records.is_empty() && bytes + size > max_bytes {
                         break 'chunks;
                     }

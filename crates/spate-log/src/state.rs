@@ -33,6 +33,9 @@ pub(crate) enum Job {
         records: Vec<PendingRecord>,
         bytes: usize,
         done: Done<Vec<Appended>>,
+        /// For a sealed append: the ciphertexts, which the appender fills in after queuing.
+        /// The records' own keys and data are then empty.
+        sealed: Option<Arc<crate::seal::SealSlot>>,
     },
     Register {
         shard: ShardKey,

@@ -76,13 +76,67 @@ pub struct Appended {
     pub arrival_ms: i64,
 }
 
+/// Bytes of the key id a sealed record names (a UUID's 16 bytes).
+pub const KEY_ID_LEN: usize = 16;
+/// Bytes of a sealed record's nonce.
+pub const NONCE_LEN: usize = 12;
+/// Bytes of the authentication tag a [`Sealer`] appends.
+pub const SEAL_TAG_LEN: usize = 16;
+
+/// Encrypts records for [`crate::Log::append_sealed`]. The log decides what is sealed and
+/// what is authenticated; the sealer owns the key and the cipher, so the log never sees key
+/// material. Sealing runs on the appending caller's thread, never the writer's.
+pub trait Sealer: Send + Sync {
+    /// The id recorded in each frame, so a reader knows which key opens it.
+    fn key_id(&self) -> [u8; KEY_ID_LEN];
+    /// Encrypts `in_out` in place under a fresh nonce, authenticating `aad`, and appends the
+    /// `SEAL_TAG_LEN`-byte tag. Returns the nonce.
+    fn seal(&self, aad: &[u8], in_out: &mut Vec<u8>) -> Result<[u8; NONCE_LEN], String>;
+}
+
+/// A sealed record as stored: what its reader needs to open it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedPayload {
+    /// The key that sealed it.
+    pub key_id: [u8; KEY_ID_LEN],
+    pub nonce: [u8; NONCE_LEN],
+    /// Associated data to authenticate when opening. Empty once opened.
+    pub aad: Bytes,
+    /// `key_len u16 | partition key | data`, encrypted, tag included. Empty once opened.
+    pub ciphertext: Bytes,
+}
+
+/// Splits an opened sealed plaintext into partition key and data; `None` if it is not one.
+pub fn split_sealed_plaintext(plaintext: Bytes) -> Option<(String, Bytes)> {
+    let len_bytes: [u8; 2] = plaintext.get(..2)?.try_into().ok()?;
+    let key_end = 2 + usize::from(u16::from_le_bytes(len_bytes));
+    let key = std::str::from_utf8(plaintext.get(2..key_end)?)
+        .ok()?
+        .to_owned();
+    Some((key, plaintext.slice(key_end..)))
+}
+
 /// A committed record as read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRecord {
     pub counter: u64,
     pub arrival_ms: i64,
+    /// Empty while the record is sealed and not yet opened.
     pub partition_key: String,
+    /// Empty while the record is sealed and not yet opened.
     pub data: Bytes,
+    /// Set when the record was stored sealed: which key sealed it, and (until the reader
+    /// opens it and fills `partition_key` and `data`) the ciphertext.
+    pub sealed: Option<SealedPayload>,
+}
+
+impl StoredRecord {
+    /// Bytes the record occupies as read: key and data, or the ciphertext while sealed.
+    pub fn stored_len(&self) -> usize {
+        self.partition_key.len()
+            + self.data.len()
+            + self.sealed.as_ref().map_or(0, |s| s.ciphertext.len())
+    }
 }
 
 /// The result of [`crate::Log::read`].

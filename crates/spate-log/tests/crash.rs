@@ -2,7 +2,8 @@
 //! mutating disk operation (mid-group, mid-roll, mid-checkpoint, mid-recovery), reopen, and
 //! check every acknowledged record is there (unless retention had expired it), unchanged,
 //! in order, and that counters go on above every acknowledged one, even when retention
-//! deleted a shard's records. Several generations per seed, several seeds.
+//! deleted a shard's records. Half the appenders seal their records, so sealed frames
+//! (kind 4) go through every crash point too. Several generations per seed, several seeds.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -81,8 +82,12 @@ fn verify(log: &Log, acked: &Acked, swept_at: i64, seed: u64) {
                 );
                 continue;
             };
-            assert_eq!(&got.partition_key, key, "seed {seed}");
-            assert_eq!(&got.data[..], &data[..], "seed {seed}: {shard:?}/{counter}");
+            let (got_key, got_data) = match &got.sealed {
+                Some(_) => toy_open(got).expect("a sealed record opens"),
+                None => (got.partition_key.clone(), got.data.clone()),
+            };
+            assert_eq!(&got_key, key, "seed {seed}");
+            assert_eq!(&got_data[..], &data[..], "seed {seed}: {shard:?}/{counter}");
         }
         let next = log.shard_state(shard, i64::MIN).unwrap().next_counter;
         if let Some((max, _)) = want.last_key_value() {
@@ -138,7 +143,14 @@ fn workload(
                             })
                             .collect();
                         let expect = records.clone();
-                        match log.append(records).await {
+                        // Two of the threads seal theirs, so sealed and plain frames mix.
+                        let appended = if t >= 2 {
+                            log.append_sealed(records, Arc::new(ToySealer::default()))
+                                .await
+                        } else {
+                            log.append(records).await
+                        };
+                        match appended {
                             Ok(acks) => {
                                 let mut acked = acked.lock().unwrap();
                                 for (a, r) in acks.iter().zip(expect) {
@@ -206,6 +218,15 @@ fn run_seed(seed: u64) {
     assert!(
         acked.values().map(|m| m.len()).sum::<usize>() > 0,
         "seed {seed}: nothing was acknowledged"
+    );
+    let sealed = SHARDS
+        .iter()
+        .flat_map(|shard| read_all(&log, *shard))
+        .filter(|r| r.sealed.is_some())
+        .count();
+    assert!(
+        sealed > 0,
+        "seed {seed}: no sealed record survived to check"
     );
     for shard in SHARDS {
         let ack = block_on(log.append(vec![record(shard, "after", "x")])).unwrap();

@@ -112,6 +112,7 @@ fn run(ops: Vec<Op>) {
                         arrival_ms: a.arrival_ms,
                         partition_key: r.partition_key,
                         data: r.data,
+                        sealed: None,
                     });
                 }
             }

@@ -63,7 +63,17 @@ pub struct StreamRecord {
     pub next_shard_index: u32,
     pub tags: BTreeMap<String, String>,
     pub encryption_type: String,
+    /// The key as the client named it (UUID, key ARN, alias or alias ARN).
     pub key_id: Option<String>,
+    /// The resolved key's UUID while encryption is on: what new records are sealed under.
+    #[serde(default)]
+    pub key_uuid: Option<String>,
+    /// When encryption was first started; from then on unsealed records say `NONE`.
+    #[serde(default)]
+    pub encrypted_since_ms: Option<i64>,
+    /// Start/StopStreamEncryption times within the last 24 hours (AWS allows 25 changes).
+    #[serde(default)]
+    pub key_changes_ms: Vec<i64>,
     pub shard_level_metrics: Vec<String>,
     pub max_record_size_kib: u32,
     #[serde(default)]

@@ -62,6 +62,8 @@ pub async fn dispatch(
         Operation::PutResourcePolicy => call!(put_resource_policy),
         Operation::GetResourcePolicy => call!(get_resource_policy),
         Operation::DeleteResourcePolicy => call!(delete_resource_policy),
+        Operation::StartStreamEncryption => call!(start_stream_encryption),
+        Operation::StopStreamEncryption => call!(stop_stream_encryption),
         other => Err(ApiError::new(
             ErrorKind::UnknownOperation,
             format!(

@@ -79,6 +79,11 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credentials: Option<PathBuf>,
+    /// TOML file of `[[keys]]` that StartStreamEncryption's KeyId may name (see
+    /// docs/operations.md). Read at start-up.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_file: Option<PathBuf>,
     /// Log lines as `text` (human-readable) or `json` (one object per line). Either way a
     /// request's lines carry its `request_id`. `SPATE_LOG` sets the filter (default `info`).
     #[arg(long)]
@@ -176,6 +181,7 @@ const SETTINGS: &[&str] = &[
     "admin",
     "auth",
     "credentials",
+    "kms_key_file",
     "log_format",
     "faults",
     "create_stream_ms",
@@ -225,6 +231,7 @@ pub struct Settings {
     pub admin: bool,
     pub auth: String,
     pub credentials: Option<PathBuf>,
+    pub kms_key_file: Option<PathBuf>,
     pub log_format: String,
     /// Fault injection rules from the start, by operation name or `*` (config file only).
     pub faults: FaultRules,
@@ -265,6 +272,7 @@ impl Default for Settings {
             admin: false,
             auth: "none".to_owned(),
             credentials: None,
+            kms_key_file: None,
             log_format: "text".to_owned(),
             faults: FaultRules::new(),
             create_stream_ms: 0,

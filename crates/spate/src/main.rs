@@ -3,6 +3,7 @@
 
 mod config;
 mod credentials;
+mod kms;
 mod tail;
 mod tls;
 
@@ -126,6 +127,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
                 shard_records_per_sec: settings.on_demand_shard_write_records,
                 ..OnDemandScaling::default()
             },
+            kms: Arc::new(kms::key_ring(&settings)?),
         },
         meta,
         log,

@@ -129,6 +129,9 @@ impl Engine {
             tags,
             encryption_type: "NONE".to_owned(),
             key_id: None,
+            key_uuid: None,
+            encrypted_since_ms: None,
+            key_changes_ms: Vec::new(),
             shard_level_metrics: Vec::new(),
             max_record_size_kib: input
                 .max_record_size_in_ki_b

@@ -10,6 +10,7 @@ use spate_types::shard_id;
 
 use crate::engine::{Engine, RequestContext};
 use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::kms::record_encryption_type;
 use crate::metrics::Enabled;
 use crate::shapes::{Blob, Timestamp};
 use crate::tokens::{IteratorPosition, TokenError};
@@ -111,7 +112,7 @@ impl Engine {
         // An iterator is no capability of its own: whoever holds it needs kinesis:GetRecords
         // on its stream.
         self.authorize_stream(ctx, &stream.key, Some(&stream))?;
-        let (shard, trim_horizon, encryption, enabled) = {
+        let (shard, trim_horizon, ever_encrypted, enabled) = {
             let state = stream.read();
             let shard = state.shard(position.shard_index).cloned().ok_or_else(|| {
                 ApiError::shard_not_found(
@@ -120,13 +121,12 @@ impl Engine {
                     &stream.key.account,
                 )
             })?;
-            let encryption = (state.record.encryption_type != "NONE")
-                .then(|| state.record.encryption_type.clone());
+            let ever_encrypted = state.record.encrypted_since_ms.is_some();
             let enabled = Enabled::of(&state.record.shard_level_metrics);
             (
                 shard,
                 self.trim_horizon_ms(&state.record),
-                encryption,
+                ever_encrypted,
                 enabled,
             )
         };
@@ -150,14 +150,24 @@ impl Engine {
             .min(MAX_GET_RECORDS_LIMIT);
         let log = self.inner.log.clone();
         let from = position.counter;
+        let (kms, region, account) = (
+            self.inner.config.kms.clone(),
+            stream.key.region.clone(),
+            stream.key.account.clone(),
+        );
         let (batch, tip) = tokio::task::spawn_blocking(move || {
-            let batch = log.read(key, from, trim_horizon, limit, MAX_GET_RECORDS_BYTES)?;
-            let tip = log.shard_state(key, trim_horizon)?;
-            Ok::<_, spate_log::LogError>((batch, tip))
+            let mut batch = log
+                .read(key, from, trim_horizon, limit, MAX_GET_RECORDS_BYTES)
+                .map_err(ApiError::internal)?;
+            // Opened here, off the async workers, like the read itself.
+            kms.open_records(&mut batch.records, &region, &account)?;
+            let tip = log
+                .shard_state(key, trim_horizon)
+                .map_err(ApiError::internal)?;
+            Ok::<_, ApiError>((batch, tip))
         })
         .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::internal)??;
 
         let response_bytes = batch
             .records
@@ -208,8 +218,8 @@ impl Engine {
                 ),
                 approximate_arrival_timestamp: Timestamp(r.arrival_ms),
                 data: Blob(r.data),
+                encryption_type: record_encryption_type(r.sealed.is_some(), ever_encrypted),
                 partition_key: r.partition_key,
-                encryption_type: encryption.clone(),
             })
             .collect();
         // A closed shard read to its end has no next iterator, only its children.

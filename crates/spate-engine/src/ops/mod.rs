@@ -1,6 +1,6 @@
 //! One Kinesis operation per file: its input and output shapes and its `Engine` method.
 //! Files with shared rules (`tags`, `retention`, `consumers`, `enhanced_monitoring`,
-//! `resource_policies`) say so at the top.
+//! `resource_policies`, `stream_encryption`) say so at the top.
 
 pub mod add_tags_to_stream;
 pub(crate) mod consumers;
@@ -33,6 +33,7 @@ pub(crate) mod resharding;
 pub(crate) mod resource_policies;
 pub mod retention;
 pub mod split_shard;
+pub mod stream_encryption;
 pub mod subscribe_to_shard;
 pub mod tag_resource;
 pub(crate) mod tags;

@@ -137,9 +137,11 @@ impl Engine {
         total_limit: Option<usize>,
     ) -> ApiResult<Vec<Result<Written, ApiError>>> {
         for attempt in 1..=ROUTING_ATTEMPTS {
-            let routes = {
+            let (routes, sealer) = {
                 let state = stream.read();
                 Engine::require_readable(&state.record)?;
+                // Encryption on: the stream's key must be usable, or nothing is written.
+                let sealer = self.inner.config.kms.sealer_for(&state.record)?;
                 let mut total = 0usize;
                 let mut routes = Vec::with_capacity(records.len());
                 for (i, record) in records.iter().enumerate() {
@@ -157,7 +159,7 @@ impl Engine {
                         "Records size {total} exceeds the PutRecords limit of {limit} bytes (data plus partition keys)."
                     )));
                 }
-                routes
+                (routes, sealer)
             };
             // Decided before anything is written, so a refused record is never also stored.
             let refusals: Vec<Option<ApiError>> = records
@@ -193,7 +195,11 @@ impl Engine {
                     data: record.data.0.clone(),
                 })
                 .collect();
-            match self.inner.log.append(batch).await {
+            let appended = match sealer {
+                Some(sealer) => crate::kms::append_sealed(&self.inner.log, batch, sealer).await,
+                None => self.inner.log.append(batch).await,
+            };
+            match appended {
                 Ok(appended) => {
                     let (on_demand, enabled) = {
                         let state = stream.read();

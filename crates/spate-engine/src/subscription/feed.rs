@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::{SubscribeToShardEvent, Subscription};
 use crate::error::{ApiError, ErrorKind};
+use crate::kms::record_encryption_type;
 use crate::ops::get_records::Record;
 use crate::shapes::{Blob, Timestamp};
 use crate::views::{child_shards, sequence_before, sequence_number};
@@ -111,14 +112,24 @@ impl Subscription {
     async fn read(&self, trim_horizon: i64) -> Result<(ReadBatch, ShardState), ApiError> {
         let log = self.engine.inner.log.clone();
         let (key, from) = (self.key, self.position);
+        let kms = self.engine.inner.config.kms.clone();
+        let (region, account) = (
+            self.stream.key.region.clone(),
+            self.stream.key.account.clone(),
+        );
         tokio::task::spawn_blocking(move || {
-            let batch = log.read(key, from, trim_horizon, MAX_GET_RECORDS_LIMIT, EVENT_BYTES)?;
-            let tip = log.shard_state(key, trim_horizon)?;
-            Ok::<_, spate_log::LogError>((batch, tip))
+            let mut batch = log
+                .read(key, from, trim_horizon, MAX_GET_RECORDS_LIMIT, EVENT_BYTES)
+                .map_err(ApiError::internal)?;
+            // A record whose key is unusable ends the subscription with the KMS exception.
+            kms.open_records(&mut batch.records, &region, &account)?;
+            let tip = log
+                .shard_state(key, trim_horizon)
+                .map_err(ApiError::internal)?;
+            Ok::<_, ApiError>((batch, tip))
         })
         .await
         .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)
     }
 
     /// The event a read makes, if one is due: records, the closed shard's children, or a
@@ -153,7 +164,10 @@ impl Subscription {
                     approximate_arrival_timestamp: Timestamp(r.arrival_ms),
                     data: Blob(r.data),
                     partition_key: r.partition_key,
-                    encryption_type: self.encryption.clone(),
+                    encryption_type: record_encryption_type(
+                        r.sealed.is_some(),
+                        self.ever_encrypted,
+                    ),
                 })
                 .collect();
             return Some(self.event(records, millis_behind_latest, now));

@@ -166,7 +166,9 @@ pub struct Subscription {
     position: u64,
     /// The sequence number a resubscription resumes after.
     continuation: String,
-    encryption: Option<String>,
+    /// Whether the stream had been encrypted when the subscription started: unsealed records
+    /// then say `EncryptionType: NONE` (sealed ones always say `KMS`).
+    ever_encrypted: bool,
     /// Changes when records of the shard commit; closed once its stream is dropped.
     commits: watch::Receiver<u64>,
     commits_closed: bool,
@@ -240,9 +242,9 @@ impl Engine {
                 ),
             ));
         };
-        let encryption = {
+        let ever_encrypted = {
             let state = start.stream.read();
-            (state.record.encryption_type != "NONE").then(|| state.record.encryption_type.clone())
+            state.record.encrypted_since_ms.is_some()
         };
         start.stream.metrics.subscribe_success.inc();
         let started_at = tokio::time::Instant::now();
@@ -263,7 +265,7 @@ impl Engine {
             key,
             shard_created_ms: start.shard_created_ms,
             position: start.counter,
-            encryption,
+            ever_encrypted,
             commits,
             commits_closed: false,
             ended,

@@ -2,17 +2,25 @@
 //! CRC covers the body and the body starts with a kind byte. A frame that does not fit in
 //! the file, or whose CRC does not match, marks where a torn write begins.
 
-use crate::types::ShardKey;
+use crate::types::{KEY_ID_LEN, NONCE_LEN, SEAL_TAG_LEN, ShardKey};
 
 /// Bytes before the body: length and CRC.
 pub(crate) const FRAME_HEADER: usize = 8;
 /// Fixed part of a record body: kind, stream, shard, counter, arrival, key length.
 pub(crate) const RECORD_FIXED: usize = 1 + 8 + 4 + 8 + 8 + 2;
+/// The authenticated header of a sealed record body: kind, stream, shard, counter, arrival,
+/// key id. It is the AEAD's associated data, so a frame cannot be moved to another position.
+pub(crate) const SEALED_AAD: usize = 1 + 8 + 4 + 8 + 8 + KEY_ID_LEN;
+/// Fixed part of a sealed record body: the authenticated header and the nonce.
+pub(crate) const SEALED_FIXED: usize = SEALED_AAD + NONCE_LEN;
+/// The shortest ciphertext: a sealed empty key length (2 bytes) and the tag.
+const SEALED_MIN_CIPHERTEXT: usize = 2 + SEAL_TAG_LEN;
 
 // Persisted discriminants; never reuse one.
 const KIND_RECORD: u8 = 1;
 const KIND_REGISTER: u8 = 2;
 const KIND_DROP_STREAM: u8 = 3;
+const KIND_SEALED: u8 = 4;
 
 /// A decoded journal entry borrowing from the read buffer.
 #[derive(Debug, PartialEq, Eq)]
@@ -23,6 +31,18 @@ pub(crate) enum Entry<'a> {
         arrival_ms: i64,
         partition_key: &'a [u8],
         data: &'a [u8],
+    },
+    /// A record whose partition key and data are sealed under the key `key_id`.
+    Sealed {
+        shard: ShardKey,
+        counter: u64,
+        arrival_ms: i64,
+        key_id: [u8; KEY_ID_LEN],
+        nonce: [u8; NONCE_LEN],
+        /// The associated data the seal authenticated (the body's first `SEALED_AAD` bytes).
+        aad: &'a [u8],
+        /// The sealed `key_len u16 | partition key | data`, tag included.
+        ciphertext: &'a [u8],
     },
     /// A shard exists and its counter is at least `start_counter`.
     Register { shard: ShardKey, start_counter: u64 },
@@ -82,6 +102,58 @@ pub(crate) fn encode_record(
         b.extend_from_slice(&(partition_key.len() as u16).to_le_bytes());
         b.extend_from_slice(partition_key.as_bytes());
         b.extend_from_slice(data);
+    });
+}
+
+/// Frame length of a record sealed (plaintext `key_len | key | data`, plus the tag), or why
+/// it cannot be framed.
+pub(crate) fn sealed_frame_len(partition_key: &str, data: &[u8]) -> Result<usize, String> {
+    record_frame_len(partition_key, data)?;
+    let body = SEALED_FIXED + 2 + partition_key.len() + data.len() + SEAL_TAG_LEN;
+    if u32::try_from(body).is_err() {
+        return Err(format!("record of {} bytes", data.len()));
+    }
+    Ok(FRAME_HEADER + body)
+}
+
+/// The associated data of a sealed record: the first `SEALED_AAD` bytes of its body.
+pub(crate) fn sealed_aad(
+    shard: ShardKey,
+    counter: u64,
+    arrival_ms: i64,
+    key_id: &[u8; KEY_ID_LEN],
+) -> [u8; SEALED_AAD] {
+    let mut aad = [0; SEALED_AAD];
+    aad[0] = KIND_SEALED;
+    aad[1..9].copy_from_slice(&shard.stream.to_le_bytes());
+    aad[9..13].copy_from_slice(&shard.shard.to_le_bytes());
+    aad[13..21].copy_from_slice(&counter.to_le_bytes());
+    aad[21..29].copy_from_slice(&arrival_ms.to_le_bytes());
+    aad[29..].copy_from_slice(key_id);
+    aad
+}
+
+/// The plaintext a sealed record encrypts: `key_len u16 | partition key | data`, with room
+/// for the tag so sealing in place does not reallocate.
+pub(crate) fn sealed_plaintext(partition_key: &str, data: &[u8]) -> Vec<u8> {
+    let mut plain = Vec::with_capacity(2 + partition_key.len() + data.len() + SEAL_TAG_LEN);
+    plain.extend_from_slice(&(partition_key.len() as u16).to_le_bytes());
+    plain.extend_from_slice(partition_key.as_bytes());
+    plain.extend_from_slice(data);
+    plain
+}
+
+/// Appends a sealed record frame; `aad` is what `sealed_aad` made for it.
+pub(crate) fn encode_sealed(
+    out: &mut Vec<u8>,
+    aad: &[u8; SEALED_AAD],
+    nonce: &[u8; NONCE_LEN],
+    ciphertext: &[u8],
+) {
+    frame(out, |b| {
+        b.extend_from_slice(aad);
+        b.extend_from_slice(nonce);
+        b.extend_from_slice(ciphertext);
     });
 }
 
@@ -153,6 +225,21 @@ pub(crate) fn decode(buf: &[u8]) -> Decoded<'_> {
                 data: &body[RECORD_FIXED + key_len..],
             }
         }
+        KIND_SEALED if body.len() >= SEALED_FIXED + SEALED_MIN_CIPHERTEXT => {
+            let mut key_id = [0; KEY_ID_LEN];
+            key_id.copy_from_slice(&body[29..SEALED_AAD]);
+            let mut nonce = [0; NONCE_LEN];
+            nonce.copy_from_slice(&body[SEALED_AAD..SEALED_FIXED]);
+            Entry::Sealed {
+                shard: key(body),
+                counter: u64_at(body, 13),
+                arrival_ms: u64_at(body, 21) as i64,
+                key_id,
+                nonce,
+                aad: &body[..SEALED_AAD],
+                ciphertext: &body[SEALED_FIXED..],
+            }
+        }
         KIND_REGISTER if body.len() == 21 => Entry::Register {
             shard: key(body),
             start_counter: u64_at(body, 13),
@@ -216,6 +303,15 @@ mod tests {
     fn every_torn_prefix_is_incomplete_and_every_flip_is_caught() {
         let mut buf = Vec::new();
         encode_record(&mut buf, K, 1, 2, "key", b"some data here");
+        let mut sealed = Vec::new();
+        let aad = sealed_aad(K, 1, 2, &[5; KEY_ID_LEN]);
+        encode_sealed(&mut sealed, &aad, &[6; NONCE_LEN], &[7; 40]);
+        for buf in [buf, sealed] {
+            torn_and_flipped(&buf);
+        }
+    }
+
+    fn torn_and_flipped(buf: &[u8]) {
         for cut in 0..buf.len() {
             assert!(
                 matches!(decode(&buf[..cut]), Decoded::Incomplete { .. }),
@@ -223,10 +319,50 @@ mod tests {
             );
         }
         for at in 4..buf.len() {
-            let mut bad = buf.clone();
+            let mut bad = buf.to_vec();
             bad[at] ^= 0x10;
             assert!(matches!(decode(&bad), Decoded::Bad(_)), "flip at {at}");
         }
+    }
+
+    #[test]
+    fn sealed_round_trips_and_keeps_its_header_as_aad() {
+        let key_id = [9; KEY_ID_LEN];
+        let aad = sealed_aad(K, 42, -5, &key_id);
+        let ciphertext = [7u8; 30];
+        let mut buf = Vec::new();
+        encode_sealed(&mut buf, &aad, &[3; NONCE_LEN], &ciphertext);
+        assert_eq!(
+            buf.len(),
+            sealed_frame_len("pk", &[0; 30 - 2 - 2 - SEAL_TAG_LEN])
+                .ok()
+                .unwrap_or(0)
+        );
+        let Decoded::Entry(e, n) = decode(&buf) else {
+            panic!("sealed")
+        };
+        assert_eq!(n, buf.len());
+        assert_eq!(
+            e,
+            Entry::Sealed {
+                shard: K,
+                counter: 42,
+                arrival_ms: -5,
+                key_id,
+                nonce: [3; NONCE_LEN],
+                aad: &aad,
+                ciphertext: &ciphertext,
+            }
+        );
+        // Too short to hold a tag: not a sealed record.
+        let mut short = Vec::new();
+        encode_sealed(
+            &mut short,
+            &aad,
+            &[3; NONCE_LEN],
+            &[0; SEALED_MIN_CIPHERTEXT - 1],
+        );
+        assert!(matches!(decode(&short), Decoded::Bad(_)));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use crate::disk::{DiskFile, read_exact_at};
 use crate::error::LogError;
 use crate::journal::frame::{self, Decoded, Entry, FRAME_HEADER};
-use crate::types::{ShardKey, StoredRecord};
+use crate::types::{SealedPayload, ShardKey, StoredRecord};
 
 /// Most records are small: one read of this size usually holds the whole frame.
 const FIRST_READ: usize = 4096;
@@ -45,8 +45,32 @@ pub(crate) fn read_record(
                 arrival_ms,
                 partition_key,
                 data: buf.slice_ref(data),
+                sealed: None,
             })
         }
+        Decoded::Entry(
+            Entry::Sealed {
+                shard: s,
+                counter: c,
+                arrival_ms,
+                key_id,
+                nonce,
+                aad,
+                ciphertext,
+            },
+            _,
+        ) if s == shard && c == counter => Ok(StoredRecord {
+            counter,
+            arrival_ms,
+            partition_key: String::new(),
+            data: Bytes::new(),
+            sealed: Some(SealedPayload {
+                key_id,
+                nonce,
+                aad: buf.slice_ref(aad),
+                ciphertext: buf.slice_ref(ciphertext),
+            }),
+        }),
         other => Err(LogError::Corrupt(format!(
             "index of {shard:?} points at offset {offset} for counter {counter}, which holds {other:?}"
         ))),

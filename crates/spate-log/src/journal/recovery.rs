@@ -213,7 +213,14 @@ fn replay_segment(
             }
         };
         match entry {
+            // Sealed records are indexed like plain ones: recovery never needs their keys.
             Entry::Record {
+                shard,
+                counter,
+                arrival_ms,
+                ..
+            }
+            | Entry::Sealed {
                 shard,
                 counter,
                 arrival_ms,

@@ -169,6 +169,11 @@ impl Writer {
         self.shared.release(bytes);
         for job in group {
             match job {
+                Job::Append {
+                    sealed: Some(slot),
+                    done,
+                    ..
+                } if let Some(why) = slot.failure() => done(Err(LogError::Seal(why))),
                 Job::Append { records, done, .. } => done(Ok(records
                     .iter()
                     .map(|r| Appended {
@@ -189,6 +194,11 @@ impl Writer {
         let mut must_sync = self.shared.config.durability == Durability::Fsync;
         for job in group {
             match job {
+                Job::Append {
+                    records,
+                    sealed: Some(slot),
+                    ..
+                } => slot.encode(records, &mut buf, &mut placed),
                 Job::Append { records, .. } => {
                     for r in records {
                         placed.push((r, buf.len()));

@@ -7,7 +7,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use spate_log::disk::Disk;
-use spate_log::{Durability, Log, LogConfig, ManualClock, NewRecord, ShardKey, StoredRecord};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use spate_log::{
+    Durability, KEY_ID_LEN, Log, LogConfig, ManualClock, NONCE_LEN, NewRecord, SEAL_TAG_LEN,
+    Sealer, ShardKey, StoredRecord, split_sealed_plaintext,
+};
 
 /// A config with background tasks off, so tests drive checkpoints and sweeps themselves.
 pub fn config(segment_bytes: u64, durability: Durability) -> LogConfig {
@@ -65,4 +70,46 @@ pub fn next_random(state: &mut u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+pub const KEY: [u8; KEY_ID_LEN] = [0xAB; KEY_ID_LEN];
+
+/// A toy cipher (XOR with the nonce byte) with a checksum "tag" over the associated data and
+/// ciphertext: enough to see what the log stores and authenticates, not a real AEAD.
+#[derive(Default)]
+pub struct ToySealer {
+    next_nonce: AtomicU8,
+}
+
+fn toy_tag(aad: &[u8], ciphertext: &[u8]) -> [u8; SEAL_TAG_LEN] {
+    let mut tag = [0; SEAL_TAG_LEN];
+    tag[..4].copy_from_slice(&crc32c::crc32c_append(crc32c::crc32c(aad), ciphertext).to_le_bytes());
+    tag
+}
+
+impl Sealer for ToySealer {
+    fn key_id(&self) -> [u8; KEY_ID_LEN] {
+        KEY
+    }
+    fn seal(&self, aad: &[u8], in_out: &mut Vec<u8>) -> Result<[u8; NONCE_LEN], String> {
+        let n = self.next_nonce.fetch_add(1, Ordering::Relaxed) | 0x80;
+        in_out.iter_mut().for_each(|b| *b ^= n);
+        let tag = toy_tag(aad, in_out);
+        in_out.extend_from_slice(&tag);
+        Ok([n; NONCE_LEN])
+    }
+}
+
+/// Opens a record the toy sealer sealed, checking its tag.
+pub fn toy_open(record: &StoredRecord) -> Option<(String, Bytes)> {
+    let sealed = record.sealed.as_ref()?;
+    assert_eq!(sealed.key_id, KEY);
+    let (body, tag) = sealed
+        .ciphertext
+        .split_at(sealed.ciphertext.len() - SEAL_TAG_LEN);
+    if toy_tag(&sealed.aad, body) != tag {
+        return None;
+    }
+    let plain: Vec<u8> = body.iter().map(|b| b ^ sealed.nonce[0]).collect();
+    split_sealed_plaintext(Bytes::from(plain))
 }
