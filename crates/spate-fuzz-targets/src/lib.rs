@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use spate_auth::{AuthorizationHeader, Credential, Request, Verifier};
 use spate_log::disk::{Disk, MemoryDisk};
-use spate_log::{Log, LogConfig, ManualClock};
+use spate_log::{KEY_ID_LEN, Log, LogConfig, ManualClock, NONCE_LEN, NewRecord, Sealer, ShardKey};
 use spate_wire::eventstream::{decode_message, encode_message};
 use spate_wire::{Codec, Operation, decode_request};
 
@@ -98,8 +98,27 @@ pub fn iterator(data: &[u8]) {
     let _ = key.decode_token::<serde_json::Value>("ListShards", &text, 0, i64::MAX);
 }
 
+const JOURNAL: &str = "journal/00000000000000000001.log";
+
+/// Shards the seed journal writes (see [`log_seed`]), which the target reads back.
+const SEED_SHARDS: [ShardKey; 3] = [
+    ShardKey {
+        stream: 1,
+        shard: 0,
+    },
+    ShardKey {
+        stream: 1,
+        shard: 1,
+    },
+    ShardKey {
+        stream: 2,
+        shard: 0,
+    },
+];
+
 /// Any bytes as a journal segment (and, after a 0xFE byte, a checkpoint): recovery opens
-/// the log or reports corruption, never panics, and an opened log shuts down cleanly.
+/// the log or reports corruption, never panics; an opened log serves reads of the shards
+/// the seed journal uses (plain and sealed records alike) and shuts down cleanly.
 pub fn log_recovery(data: &[u8]) {
     let (journal, checkpoint) = match data.iter().position(|b| *b == 0xFE) {
         Some(at) => (&data[..at], Some(&data[at + 1..])),
@@ -112,7 +131,7 @@ pub fn log_recovery(data: &[u8]) {
         }
     };
     let _ = disk.create_dir_all(Path::new("journal"));
-    write("journal/00000000000000000001.log", journal);
+    write(JOURNAL, journal);
     if let Some(checkpoint) = checkpoint {
         write("checkpoint", checkpoint);
     }
@@ -122,6 +141,63 @@ pub fn log_recovery(data: &[u8]) {
         ..LogConfig::default()
     };
     if let Ok(log) = Log::open_with(config, disk, Arc::new(ManualClock::new(1_000))) {
+        for shard in SEED_SHARDS {
+            let _ = log.read(shard, 0, 0, 100, 1 << 20);
+        }
         let _ = log.shutdown();
     }
+}
+
+/// A stand-in sealer: XOR with the nonce byte and a zero tag. The log never opens what it
+/// stores, so recovery and reads of sealed frames need no real cipher to be exercised.
+struct XorSealer;
+
+impl Sealer for XorSealer {
+    fn key_id(&self) -> [u8; KEY_ID_LEN] {
+        [0x5A; KEY_ID_LEN]
+    }
+
+    fn seal(&self, _aad: &[u8], in_out: &mut Vec<u8>) -> Result<[u8; NONCE_LEN], String> {
+        in_out.iter_mut().for_each(|b| *b ^= 0x33);
+        in_out.extend_from_slice(&[0; spate_log::SEAL_TAG_LEN]);
+        Ok([0x33; NONCE_LEN])
+    }
+}
+
+/// A valid journal to mutate for [`log_recovery`]: shard registrations, plain and sealed
+/// records on two shards, and a second stream that is dropped. Without a 0xFE byte, so the
+/// target takes it whole as the journal (`None` if the bytes happen to hold one).
+pub fn log_seed() -> Option<Vec<u8>> {
+    let disk = Arc::new(MemoryDisk::new());
+    let config = LogConfig {
+        checkpoint_interval: std::time::Duration::from_secs(3600),
+        ..LogConfig::default()
+    };
+    let log = Log::open_with(config, disk.clone(), Arc::new(ManualClock::new(1_000))).ok()?;
+    let record = |shard: ShardKey, i: usize| NewRecord {
+        shard,
+        partition_key: format!("key-{i}"),
+        data: bytes::Bytes::from(vec![i as u8; i * 7]),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().build().ok()?;
+    log.register_shards(&SEED_SHARDS.map(|s| (s, 0))).ok()?;
+    runtime
+        .block_on(log.append((0..4).map(|i| record(SEED_SHARDS[i % 2], i)).collect()))
+        .ok()?;
+    runtime
+        .block_on(log.append_sealed(
+            (4..8).map(|i| record(SEED_SHARDS[i % 2], i)).collect(),
+            Arc::new(XorSealer),
+        ))
+        .ok()?;
+    runtime
+        .block_on(log.append(vec![record(SEED_SHARDS[2], 9)]))
+        .ok()?;
+    log.drop_stream(2).ok()?;
+    log.shutdown().ok()?;
+    let file = disk.open(Path::new(JOURNAL), false).ok()?;
+    let mut bytes = vec![0; usize::try_from(file.size().ok()?).ok()?];
+    let read = file.read_at(0, &mut bytes).ok()?;
+    bytes.truncate(read);
+    (!bytes.contains(&0xFE)).then_some(bytes)
 }

@@ -64,9 +64,30 @@ fn every_kept_input_passes_its_target() {
     );
 }
 
-/// Seeds to mutate for `name`: its kept inputs, or one empty input.
+#[test]
+fn the_log_seed_is_a_valid_journal_of_plain_and_sealed_records() {
+    let seed = spate_fuzz_targets::log_seed().expect("a journal without 0xFE bytes");
+    // Walk the frames (24-byte segment header; then len u32, crc u32, body): kinds 1
+    // (record), 2 (registration), 3 (drop) and 4 (sealed record) all appear.
+    let mut kinds = std::collections::BTreeSet::new();
+    let mut at = 24;
+    while at + 8 < seed.len() {
+        let len = u32::from_le_bytes(seed[at..at + 4].try_into().expect("4 bytes")) as usize;
+        kinds.insert(seed[at + 8]);
+        at += 8 + len;
+    }
+    assert_eq!(at, seed.len(), "frames end where the journal does");
+    assert_eq!(kinds.into_iter().collect::<Vec<_>>(), [1, 2, 3, 4]);
+    spate_fuzz_targets::log_recovery(&seed);
+}
+
+/// Seeds to mutate for `name`: its kept inputs (and for log recovery a journal written by
+/// the log), or one empty input.
 fn seeds(name: &str) -> Vec<Vec<u8>> {
     let mut seeds: Vec<Vec<u8>> = kept(name).into_iter().map(|(_, b)| b).collect();
+    if name == "log_recovery" {
+        seeds.extend(spate_fuzz_targets::log_seed());
+    }
     if seeds.is_empty() {
         seeds.push(Vec::new());
     }
