@@ -4,7 +4,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use spate_engine::{ApiError, ApiResult, Engine, ErrorKind, RequestContext};
-use spate_wire::Operation;
+use spate_wire::{Codec, Operation};
 
 fn input<T: DeserializeOwned>(value: Value) -> ApiResult<T> {
     // The codec has already checked types and constraints against the model, so this only
@@ -13,19 +13,23 @@ fn input<T: DeserializeOwned>(value: Value) -> ApiResult<T> {
         .map_err(|e| ApiError::new(ErrorKind::Serialization, e.to_string()))
 }
 
-fn output<T: serde::Serialize>(value: T) -> ApiResult<Value> {
-    serde_json::to_value(value).map_err(ApiError::internal)
+/// The generic way out: the output as a JSON-convention value, encoded by the model.
+fn encode<T: serde::Serialize>(operation: Operation, codec: Codec, value: T) -> ApiResult<Vec<u8>> {
+    let value = serde_json::to_value(value).map_err(ApiError::internal)?;
+    spate_wire::encode_response(operation, codec, &value).map_err(ApiError::internal)
 }
 
+/// Runs `operation` and returns its encoded response body.
 pub async fn dispatch(
     engine: &Engine,
     ctx: &RequestContext,
     operation: Operation,
+    codec: Codec,
     body: Value,
-) -> ApiResult<Value> {
+) -> ApiResult<Vec<u8>> {
     macro_rules! call {
         ($method:ident) => {
-            output(engine.$method(ctx, input(body)?).await?)
+            encode(operation, codec, engine.$method(ctx, input(body)?).await?)
         };
     }
     match operation {
@@ -52,7 +56,7 @@ pub async fn dispatch(
         Operation::UpdateShardCount => call!(update_shard_count),
         Operation::UpdateStreamMode => call!(update_stream_mode),
         Operation::UpdateMaxRecordSize => call!(update_max_record_size),
-        Operation::DescribeLimits => output(engine.describe_limits(ctx).await?),
+        Operation::DescribeLimits => encode(operation, codec, engine.describe_limits(ctx).await?),
         Operation::RegisterStreamConsumer => call!(register_stream_consumer),
         Operation::DeregisterStreamConsumer => call!(deregister_stream_consumer),
         Operation::DescribeStreamConsumer => call!(describe_stream_consumer),
@@ -77,7 +81,7 @@ pub async fn dispatch(
 #[cfg(test)]
 mod tests {
     use spate_auth::policy::KINESIS_ACTIONS;
-    use spate_wire::Operation;
+    use spate_wire::{Codec, Operation};
 
     /// Policies refuse action names they do not know, so the list must name every operation.
     #[test]

@@ -290,13 +290,9 @@ async fn handle(frontend: &Frontend, request: Request<Incoming>, request_id: Str
             metrics.request(operation.name(), failed);
             return reply;
         }
-        Ok(()) => dispatch(engine, &ctx, operation, input).await,
+        Ok(()) => dispatch(engine, &ctx, operation, codec, input).await,
         Err(error) => Err(error),
     };
-    let result = result.and_then(|output| {
-        spate_wire::encode_response(operation, codec, &output)
-            .map_err(spate_engine::ApiError::internal)
-    });
     let error = result.as_ref().err().map(|error| error.kind.aws_type());
     metrics.request(operation.name(), error);
     // The request id comes from the enclosing span.
