@@ -81,7 +81,7 @@ pub async fn dispatch(
 #[cfg(test)]
 mod tests {
     use spate_auth::policy::KINESIS_ACTIONS;
-    use spate_wire::{Codec, Operation};
+    use spate_wire::Operation;
 
     /// Policies refuse action names they do not know, so the list must name every operation.
     #[test]
