@@ -130,6 +130,21 @@ impl Engine {
         &self.inner.metrics
     }
 
+    /// Every metric in the Prometheus text format, after refreshing the per-stream disk
+    /// usage, which is summed from the log's index summaries on demand rather than kept
+    /// up to date on the write path.
+    pub fn encode_metrics(&self) -> String {
+        let bytes = self.inner.log.disk_bytes_by_stream();
+        for stream in self.registry().all() {
+            let held = bytes.get(&stream.uid).copied().unwrap_or(0);
+            stream
+                .metrics
+                .disk_bytes
+                .set(i64::try_from(held).unwrap_or(i64::MAX));
+        }
+        self.inner.metrics.encode()
+    }
+
     /// Ready to serve: every stream is loaded (true once [`Engine::open`] has returned) and
     /// the record log accepts writes.
     pub fn is_ready(&self) -> bool {

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::disk::Disk;
 use crate::error::LogError;
-use crate::index::Chunk;
+use crate::index::{Chunk, ENTRY_BYTES};
 use crate::journal::Position;
 use crate::journal::frame::u64_at;
 use crate::journal::writer::Writer;
@@ -18,7 +18,8 @@ use crate::types::ShardKey;
 pub(crate) const CHECKPOINT_FILE: &str = "checkpoint";
 pub(crate) const CHECKPOINT_TMP: &str = "checkpoint.tmp";
 const MAGIC: &[u8; 8] = b"SPATECKP";
-const VERSION: u32 = 1;
+/// Version 2 added each chunk's byte count; version 1 files are still read.
+const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ShardCheckpoint {
@@ -58,7 +59,7 @@ impl Checkpoint {
                     c.last_counter,
                 ]
                 .into_iter()
-                .chain([c.last_arrival as u64, c.count])
+                .chain([c.last_arrival as u64, c.count, c.bytes])
                 {
                     b.extend_from_slice(&v.to_le_bytes());
                 }
@@ -83,7 +84,7 @@ impl Checkpoint {
             return Err(corrupt("checksum mismatch"));
         }
         let version = u32::from_le_bytes([body[8], body[9], body[10], body[11]]);
-        if version != VERSION {
+        if version != 1 && version != VERSION {
             return Err(corrupt(&format!("unsupported version {version}")));
         }
         let mut at = 12;
@@ -109,14 +110,22 @@ impl Checkpoint {
             let chunk_count = next()?;
             let mut chunks = Vec::new();
             for _ in 0..chunk_count {
-                chunks.push(Chunk {
+                let mut chunk = Chunk {
                     segment: next()?,
                     first_counter: next()?,
                     first_arrival: next()? as i64,
                     last_counter: next()?,
                     last_arrival: next()? as i64,
                     count: next()?,
-                });
+                    bytes: 0,
+                };
+                // Version 1 did not count frame bytes: count the index entries alone.
+                chunk.bytes = if version == 1 {
+                    chunk.count * ENTRY_BYTES
+                } else {
+                    next()?
+                };
+                chunks.push(chunk);
             }
             shards.push(ShardCheckpoint {
                 shard: ShardKey { stream, shard },
@@ -230,6 +239,7 @@ mod tests {
                     last_counter: 76,
                     last_arrival: 8,
                     count: 70,
+                    bytes: 70 * 90,
                 }],
             }],
             dropped: [4, 5].into_iter().collect(),
@@ -242,5 +252,45 @@ mod tests {
             assert!(Checkpoint::decode(&bad).is_err(), "flip at {at}");
         }
         assert!(Checkpoint::decode(&bytes[..bytes.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn reads_version_1_without_chunk_bytes() {
+        let chunk = Chunk {
+            segment: 2,
+            first_counter: 5,
+            first_arrival: 1,
+            last_counter: 6,
+            last_arrival: 8,
+            count: 2,
+            bytes: 180,
+        };
+        let cp = Checkpoint {
+            position: Position {
+                segment: 3,
+                offset: 64,
+            },
+            shards: vec![ShardCheckpoint {
+                shard: ShardKey {
+                    stream: 9,
+                    shard: 0,
+                },
+                next_counter: 7,
+                last_arrival: Some(8),
+                chunks: vec![chunk],
+            }],
+            dropped: BTreeSet::new(),
+        };
+        // A version 1 file is the version 2 layout without the chunk's last field.
+        let v2 = cp.encode();
+        let chunk_end = v2.len() - 4 - 8;
+        let mut v1 = [&v2[..chunk_end - 8], &v2[chunk_end..v2.len() - 4]].concat();
+        v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let crc = crc32c::crc32c(&v1);
+        v1.extend_from_slice(&crc.to_le_bytes());
+        let decoded = Checkpoint::decode(&v1).unwrap();
+        assert_eq!(decoded.shards[0].chunks[0].bytes, 2 * ENTRY_BYTES);
+        assert_eq!(decoded.shards[0].chunks[0].count, 2);
+        assert_eq!(decoded.position, cp.position);
     }
 }

@@ -52,6 +52,9 @@ pub(crate) struct Chunk {
     pub last_counter: u64,
     pub last_arrival: i64,
     pub count: u64,
+    /// Disk bytes these records take: their journal frames plus their index entries. What
+    /// the stream's disk-usage metric adds up.
+    pub bytes: u64,
 }
 
 impl Chunk {
@@ -63,13 +66,34 @@ impl Chunk {
             last_counter: e.counter,
             last_arrival: e.arrival_ms,
             count: 0,
+            bytes: 0,
         }
     }
 
-    pub(crate) fn extend(&mut self, e: &IndexEntry) {
-        self.last_counter = e.counter;
-        self.last_arrival = e.arrival_ms;
-        self.count += 1;
+    /// Adds a batch of the shard's records, in counter order.
+    pub(crate) fn extend(&mut self, batch: &ShardBatch) {
+        if let Some(last) = batch.entries.last() {
+            self.last_counter = last.counter;
+            self.last_arrival = last.arrival_ms;
+        }
+        let n = batch.entries.len() as u64;
+        self.count += n;
+        self.bytes += batch.frame_bytes + n * ENTRY_BYTES;
+    }
+}
+
+/// One shard's records from one write group (or recovery scan) of one segment.
+#[derive(Debug, Default)]
+pub(crate) struct ShardBatch {
+    pub entries: Vec<IndexEntry>,
+    /// The total length of their journal frames.
+    pub frame_bytes: u64,
+}
+
+impl ShardBatch {
+    pub(crate) fn push(&mut self, entry: IndexEntry, frame_len: usize) {
+        self.entries.push(entry);
+        self.frame_bytes += frame_len as u64;
     }
 }
 

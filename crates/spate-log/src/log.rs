@@ -240,14 +240,32 @@ impl Log {
         self.shared().run_blocking(|done| Job::Checkpoint { done })
     }
 
-    /// Writes and syncs everything queued, checkpoints, and stops the background threads.
-    /// Later calls (and other operations) return `ShuttingDown`, except a repeated
-    /// `shutdown`, which returns `Ok`.
     /// Counters since the log opened: syncs, group commits, journal bytes, poisoning.
     pub fn stats(&self) -> crate::LogStats {
         self.handle.shared.stats.snapshot()
     }
 
+    /// Per stream, the disk bytes its records take: their journal frames and index entries
+    /// in segments not yet deleted (expired records count until retention deletes their
+    /// segment). Streams without committed records are absent.
+    pub fn disk_bytes_by_stream(&self) -> HashMap<u64, u64> {
+        let views: Vec<_> = read(&self.shared().shards)
+            .iter()
+            .map(|(k, v)| (k.stream, v.clone()))
+            .collect();
+        let mut bytes = HashMap::new();
+        for (stream, view) in views {
+            let held: u64 = lock(&view.state).chunks.iter().map(|c| c.bytes).sum();
+            if held > 0 {
+                *bytes.entry(stream).or_insert(0) += held;
+            }
+        }
+        bytes
+    }
+
+    /// Writes and syncs everything queued, checkpoints, and stops the background threads.
+    /// Later calls (and other operations) return `ShuttingDown`, except a repeated
+    /// `shutdown`, which returns `Ok`.
     pub fn shutdown(&self) -> Result<(), LogError> {
         self.handle.shutdown()
     }

@@ -94,7 +94,7 @@ pub fn reply(engine: &Engine, method: &Method, path: &str) -> Option<Reply> {
         "/metrics" => (
             StatusCode::OK,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            engine.metrics().encode(),
+            engine.encode_metrics(),
         ),
         _ => return None,
     };

@@ -371,3 +371,57 @@ async fn enhanced_monitoring_survives_a_restart() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn disk_bytes_per_stream_follow_writes_restarts_and_deletion() {
+    const NAME: &str = "spate_stream_disk_bytes";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spate = Spate::on_disk(dir.path(), &[]);
+    let client = spate.client();
+    create_active(&client, "full", 2).await;
+    create_active(&client, "empty", 1).await;
+    let data = vec![7u8; 1000];
+    for i in 0..50 {
+        put(&client, "full", &format!("key-{i}"), &data).await;
+    }
+    let text = scrape(&spate);
+    let written = stream_value(&text, NAME, "full");
+    // Each record: its 1,000 bytes, key, frame header and 32-byte index entry.
+    assert!(
+        (50_000.0..50.0 * 1200.0).contains(&written),
+        "{written} bytes for 50 records of 1,000 bytes"
+    );
+    assert_eq!(stream_value(&text, NAME, "empty"), 0.0);
+
+    // A clean restart reads the sizes from the checkpoint...
+    spate.terminate();
+    let spate = Spate::on_disk(dir.path(), &[]);
+    let client = spate.client();
+    assert_eq!(stream_value(&scrape(&spate), NAME, "full"), written);
+    // ...and a crash rebuilds what came after it from the journal.
+    for i in 0..50 {
+        put(&client, "full", &format!("key-{i}"), &data).await;
+    }
+    let doubled = stream_value(&scrape(&spate), NAME, "full");
+    assert_eq!(doubled, 2.0 * written);
+    spate.kill9();
+    let spate = Spate::on_disk(dir.path(), &[]);
+    let client = spate.client();
+    assert_eq!(stream_value(&scrape(&spate), NAME, "full"), doubled);
+
+    client
+        .delete_stream()
+        .stream_name("full")
+        .send()
+        .await
+        .expect("delete");
+    common::eventually(Duration::from_secs(10), || {
+        let text = scrape(&spate);
+        async move {
+            value(&text, NAME, &["stream=\"full\""])
+                .is_none()
+                .then_some(())
+        }
+    })
+    .await;
+}

@@ -93,6 +93,8 @@ struct StreamFamilies {
     subscribe_success: Family<StreamLabels, Counter>,
     subscribe_rate_exceeded: Family<StreamLabels, Counter>,
     subscribe_event_success: Family<StreamLabels, Counter>,
+    /// Not CloudWatch's: the stream's share of the record log on disk (`spate_` prefix).
+    disk_bytes: Family<StreamLabels, Gauge>,
 }
 
 /// The seven enhanced-monitoring families, labelled by shard too.
@@ -144,6 +146,7 @@ impl Metrics {
             subscribe_success: Family::default(),
             subscribe_rate_exceeded: Family::default(),
             subscribe_event_success: Family::default(),
+            disk_bytes: Family::default(),
         };
         let shards = ShardFamilies::default();
         let mut registry = Registry::default();
@@ -309,9 +312,14 @@ impl Metrics {
             "Shard-level IteratorAgeMilliseconds of the latest GetRecords",
             sh.iterator_age
         );
-        registry
-            .sub_registry_with_prefix("spate")
-            .register_collector(Box::new(log::LogCollector(log)));
+        let spate = registry.sub_registry_with_prefix("spate");
+        spate.register_with_unit(
+            "stream_disk",
+            "Disk space the stream's records take in the record log: journal frames and index entries, until retention deletes their segment (refreshed on each scrape)",
+            Unit::Bytes,
+            streams.disk_bytes.clone(),
+        );
+        spate.register_collector(Box::new(log::LogCollector(log)));
         Arc::new(Metrics {
             registry: Mutex::new(registry),
             streams,
@@ -373,6 +381,7 @@ impl Metrics {
             subscribe_success: s.subscribe_success.get_or_create_owned(&l),
             subscribe_rate_exceeded: s.subscribe_rate_exceeded.get_or_create_owned(&l),
             subscribe_event_success: s.subscribe_event_success.get_or_create_owned(&l),
+            disk_bytes: s.disk_bytes.get_or_create_owned(&l),
             labels: l,
             owner: self.clone(),
         }
@@ -407,6 +416,7 @@ impl Metrics {
         s.subscribe_success.remove(&l);
         s.subscribe_rate_exceeded.remove(&l);
         s.subscribe_event_success.remove(&l);
+        s.disk_bytes.remove(&l);
         self.forget_shards(key, shards, &SHARD_LEVEL_METRICS);
     }
 

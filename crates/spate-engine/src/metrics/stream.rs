@@ -36,6 +36,7 @@ pub struct StreamMetrics {
     pub(crate) subscribe_success: Counter,
     pub(crate) subscribe_rate_exceeded: Counter,
     pub(crate) subscribe_event_success: Counter,
+    pub(crate) disk_bytes: Gauge,
     pub(super) labels: StreamLabels,
     /// For shard-level series, created on first use.
     pub(super) owner: Arc<Metrics>,

@@ -181,6 +181,11 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
     x.copy_from_slice(&b[at..at + 4]);
     u32::from_le_bytes(x)
 }
+/// The length of the whole frame starting at `at` in an encoded buffer.
+pub(crate) fn frame_len_at(buf: &[u8], at: usize) -> usize {
+    FRAME_HEADER + u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]) as usize
+}
+
 pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
     let mut x = [0; 8];
     x.copy_from_slice(&b[at..at + 8]);

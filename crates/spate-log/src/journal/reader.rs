@@ -93,14 +93,13 @@ pub(crate) enum Scanned<'a> {
     Entry {
         entry: Entry<'a>,
         offset: u64,
+        /// The whole frame's length.
+        len: usize,
     },
     /// Clean end of the file.
     End,
     /// Torn or corrupt from `offset` on.
-    Bad {
-        offset: u64,
-        why: String,
-    },
+    Bad { offset: u64, why: String },
 }
 
 const BLOCK: usize = 1 << 20;
@@ -156,7 +155,7 @@ impl<'f> Scanner<'f> {
         match frame::decode(&self.buf[rel..]) {
             Decoded::Entry(entry, len) => {
                 self.position += len as u64;
-                Ok(Scanned::Entry { entry, offset })
+                Ok(Scanned::Entry { entry, offset, len })
             }
             _ => Err(LogError::Corrupt(
                 "journal frame changed while scanning".into(),

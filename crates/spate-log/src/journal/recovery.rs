@@ -18,7 +18,7 @@ use std::time::Instant;
 use crate::checkpoint::{self, CHECKPOINT_TMP};
 use crate::error::LogError;
 use crate::index::{
-    ENTRY_BYTES, INDEX_DIR, IndexEntry, IndexFiles, index_path, shard_dir, stream_dir,
+    ENTRY_BYTES, INDEX_DIR, IndexEntry, IndexFiles, ShardBatch, index_path, shard_dir, stream_dir,
 };
 use crate::journal::frame::Entry;
 use crate::journal::reader::{Scanned, Scanner};
@@ -194,11 +194,11 @@ fn replay_segment(
     is_last: bool,
 ) -> Result<(), LogError> {
     let mut scanner = Scanner::new(file, from)?;
-    let mut pending: BTreeMap<ShardKey, Vec<IndexEntry>> = BTreeMap::new();
+    let mut pending: BTreeMap<ShardKey, ShardBatch> = BTreeMap::new();
     let mut pending_count = 0;
     loop {
-        let (entry, offset) = match scanner.next_entry()? {
-            Scanned::Entry { entry, offset } => (entry, offset),
+        let (entry, offset, frame_len) = match scanner.next_entry()? {
+            Scanned::Entry { entry, offset, len } => (entry, offset, len),
             Scanned::End => break,
             Scanned::Bad { offset, why } if is_last => {
                 tracing::warn!(segment = id, offset, %why, "cutting the torn tail of the journal");
@@ -243,19 +243,20 @@ fn replay_segment(
                 };
                 let expected = pending
                     .get(&shard)
-                    .and_then(|v| v.last())
+                    .and_then(|b| b.entries.last())
                     .map_or(committed, |e| e.counter + 1);
                 if counter < expected {
                     return Err(LogError::Corrupt(format!(
                         "journal segment {id} offset {offset}: counter {counter} of {shard:?} after {expected}"
                     )));
                 }
-                pending.entry(shard).or_default().push(IndexEntry {
+                let entry = IndexEntry {
                     counter,
                     arrival_ms,
                     segment: id,
                     offset,
-                });
+                };
+                pending.entry(shard).or_default().push(entry, frame_len);
                 pending_count += 1;
                 if pending_count >= FLUSH_ENTRIES {
                     w.publish(id, std::mem::take(&mut pending))?;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::disk::DiskFile;
 use crate::error::LogError;
-use crate::index::{Chunk, IndexEntry, IndexFiles};
+use crate::index::{Chunk, IndexEntry, IndexFiles, ShardBatch};
 use crate::journal::{SEGMENT_HEADER, create_segment, frame};
 use crate::state::{Job, PendingRecord, ShardView, Shared};
 use crate::sync::{lock, read, write};
@@ -255,7 +255,7 @@ impl Writer {
             }
         }
         let segment = self.active.id;
-        let mut per_shard: BTreeMap<ShardKey, Vec<IndexEntry>> = BTreeMap::new();
+        let mut per_shard: BTreeMap<ShardKey, ShardBatch> = BTreeMap::new();
         for (r, at) in placed {
             let entry = IndexEntry {
                 counter: r.counter,
@@ -263,7 +263,8 @@ impl Writer {
                 segment,
                 offset: base + at as u64,
             };
-            per_shard.entry(r.shard).or_default().push(entry);
+            let frame_len = frame::frame_len_at(&buf, at);
+            per_shard.entry(r.shard).or_default().push(entry, frame_len);
         }
         self.publish(segment, per_shard)?;
         for job in group {
@@ -302,10 +303,10 @@ impl Writer {
     pub(crate) fn publish(
         &mut self,
         segment: u64,
-        per_shard: BTreeMap<ShardKey, Vec<IndexEntry>>,
+        per_shard: BTreeMap<ShardKey, ShardBatch>,
     ) -> Result<(), LogError> {
-        for (shard, entries) in per_shard {
-            let Some(last) = entries.last().copied() else {
+        for (shard, batch) in per_shard {
+            let Some(last) = batch.entries.last().copied() else {
                 continue;
             };
             let streams = self.segment_streams.entry(segment).or_default();
@@ -314,7 +315,7 @@ impl Writer {
             let Some(view) = read(&self.shared.shards).get(&shard).cloned() else {
                 continue;
             };
-            publish_to(&mut self.index, &view, shard, segment, &entries)?;
+            publish_to(&mut self.index, &view, shard, segment, &batch)?;
         }
         Ok(())
     }
@@ -342,8 +343,9 @@ pub(crate) fn publish_to(
     view: &ShardView,
     shard: ShardKey,
     segment: u64,
-    entries: &[IndexEntry],
+    batch: &ShardBatch,
 ) -> Result<(), LogError> {
+    let entries = &batch.entries;
     let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
         return Ok(());
     };
@@ -357,9 +359,7 @@ pub(crate) fn publish_to(
         st.chunks.push(Chunk::starting(first));
     }
     if let Some(chunk) = st.chunks.last_mut() {
-        for e in entries {
-            chunk.extend(e);
-        }
+        chunk.extend(batch);
     }
     st.committed_next = st.committed_next.max(last.counter + 1);
     st.last_arrival = Some(
