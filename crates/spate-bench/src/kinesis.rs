@@ -134,6 +134,35 @@ pub fn get_records_body(codec: Codec, iterator: &str, limit: u32) -> Vec<u8> {
     }
 }
 
+/// SubscribeToShard from LATEST.
+pub fn subscribe_body(codec: Codec, consumer_arn: &str, shard: &str) -> Vec<u8> {
+    match codec {
+        Codec::Json => json!({
+            "ConsumerARN": consumer_arn,
+            "ShardId": shard,
+            "StartingPosition": {"Type": "LATEST"},
+        })
+        .to_string()
+        .into_bytes(),
+        Codec::Cbor => {
+            let mut encoder = minicbor::Encoder::new(Vec::new());
+            let ok = encoder
+                .map(3)
+                .and_then(|e| e.str("ConsumerARN"))
+                .and_then(|e| e.str(consumer_arn))
+                .and_then(|e| e.str("ShardId"))
+                .and_then(|e| e.str(shard))
+                .and_then(|e| e.str("StartingPosition"))
+                .and_then(|e| e.map(1))
+                .and_then(|e| e.str("Type"))
+                .and_then(|e| e.str("LATEST"))
+                .is_ok();
+            debug_assert!(ok, "encoding into a Vec cannot fail");
+            encoder.into_writer()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

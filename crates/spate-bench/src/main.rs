@@ -22,6 +22,7 @@ mod replies;
 mod report;
 mod sequence;
 mod spawn;
+mod subscribe;
 mod summarize;
 mod verify;
 mod workloads;

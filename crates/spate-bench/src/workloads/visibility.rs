@@ -1,7 +1,8 @@
 //! W4: put → consumer-visible latency at a fixed rate. A producer puts record `i` open-loop
 //! at `start + i / rate`; one consumer per shard polls GetRecords from LATEST every
-//! `--poll-interval-ms`; a record's latency runs from when it was due to be put until a poll
-//! returned it. (SubscribeToShard is to be measured the same way once Spate has it.)
+//! `--poll-interval-ms`, or with `--subscribe` holds a SubscribeToShard subscription per shard
+//! through one registered consumer; a record's latency runs from when it was due to be put
+//! until a poll returned it or the event carrying it arrived.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,8 +15,9 @@ use crate::api::Api;
 use crate::conn::{Conn, Prepared};
 use crate::kinesis::{self, Codec, RecordSpec};
 use crate::loadgen::{self, Check, Mode, Plan, PoolEntry};
-use crate::replies;
+use crate::replies::{self, ReadRecord};
 use crate::report::{self, round2};
+use crate::subscribe::{self, Event, Subscription};
 
 #[derive(clap::Args, Debug)]
 pub struct VisibilityArgs {
@@ -32,6 +34,9 @@ pub struct VisibilityArgs {
     /// Gap between the starts of one consumer's polls (0: back to back).
     #[arg(long, default_value_t = 200)]
     pub poll_interval_ms: u64,
+    /// Consume with SubscribeToShard (enhanced fan-out) instead of polling GetRecords.
+    #[arg(long)]
+    pub subscribe: bool,
     #[arg(long, value_parser = parse_seconds, default_value = "5")]
     pub duration: Duration,
     #[arg(long, value_parser = parse_seconds, default_value = "1")]
@@ -70,9 +75,18 @@ pub async fn run(args: VisibilityArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("bench-w4-{}", args.shards));
     let mut api = Api::connect(addr).await?;
     api.ensure_stream(&stream, args.shards).await?;
+    let shards = api.list_shards(&stream).await?;
     let mut iterators = Vec::new();
-    for shard in api.list_shards(&stream).await? {
-        iterators.push(api.shard_iterator(&stream, &shard, "LATEST", None).await?);
+    let mut subscriptions = Vec::new();
+    if args.subscribe {
+        let consumer = subscribe::ensure_consumer(&mut api, &stream, "bench-w4").await?;
+        for shard in &shards {
+            subscriptions.push(Subscription::open(addr, args.codec, &consumer, shard).await?);
+        }
+    } else {
+        for shard in &shards {
+            iterators.push(api.shard_iterator(&stream, shard, "LATEST", None).await?);
+        }
     }
 
     let total = ((args.warmup + args.duration).as_secs_f64() * rate).ceil() as u64;
@@ -111,6 +125,9 @@ pub async fn run(args: VisibilityArgs) -> anyhow::Result<()> {
     let interval = Duration::from_millis(args.poll_interval_ms);
     let deadline = start + args.warmup + args.duration + interval + Duration::from_secs(5);
     let mut consumers = Vec::new();
+    for subscription in subscriptions {
+        consumers.push(tokio::spawn(follow(subscription, deadline, seen.clone())));
+    }
     for iterator in iterators {
         let conn = Conn::connect(addr, args.common.http).await?;
         consumers.push(tokio::spawn(consume(
@@ -163,12 +180,20 @@ pub async fn run(args: VisibilityArgs) -> anyhow::Result<()> {
     let mut report = args.common.report("w4");
     report.set("rate", rate);
     report.set("shards", args.shards);
-    report.set("poll_interval_ms", args.poll_interval_ms);
+    report.set(
+        "consumer",
+        if args.subscribe { "subscribe" } else { "poll" },
+    );
+    if !args.subscribe {
+        report.set("poll_interval_ms", args.poll_interval_ms);
+    }
     report.set("codec", serde_json::to_value(args.codec)?);
     report.latency("visible", &latency);
     let polls = seen.polls.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    report.latency("poll", &polls);
-    if !latency.is_empty() {
+    if !args.subscribe {
+        report.latency("poll", &polls);
+    }
+    if !latency.is_empty() && !args.subscribe {
         let p99_ms = latency.value_at_quantile(0.99) as f64 / 1e6;
         report.set(
             "visible_p99_beyond_interval_ms",
@@ -249,7 +274,44 @@ async fn consume(
             );
         }
         let page = replies::get_records(codec, &reply.body, true)?;
-        for record in &page.records {
+        seen.saw(&page.records, seen_at);
+        match page.next_iterator {
+            Some(next) => iterator = next,
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// One shard's subscription until every counted record is seen or the deadline passes.
+async fn follow(
+    mut subscription: Subscription,
+    deadline: Instant,
+    seen: Arc<Seen>,
+) -> anyhow::Result<()> {
+    let expected = seen.counted.end - seen.counted.start;
+    loop {
+        if seen.producer_done.load(Ordering::Relaxed)
+            && seen.seen_counted.load(Ordering::Relaxed) >= expected
+        {
+            return Ok(());
+        }
+        let next = tokio::time::timeout_at(deadline.into(), subscription.next()).await;
+        match next {
+            // The deadline: the run's report says how many records never came.
+            Err(_) => return Ok(()),
+            Ok(event) => match event? {
+                Event::Records(records, arrived) => seen.saw(&records, arrived),
+                Event::End => anyhow::bail!("the subscription ended before the run did"),
+            },
+        }
+    }
+}
+
+impl Seen {
+    /// Marks the records a consumer received at `seen_at`, timing those that count.
+    fn saw(&self, records: &[ReadRecord], seen_at: Instant) {
+        for record in records {
             let Some(ticket) = record
                 .data
                 .as_deref()
@@ -260,30 +322,25 @@ async fn consume(
                 continue;
             };
             let first_time = {
-                let mut marks = seen.marks.lock().unwrap_or_else(|p| p.into_inner());
+                let mut marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
                 match marks.get_mut(ticket as usize) {
                     Some(mark) => !std::mem::replace(mark, true),
                     None => false,
                 }
             };
             if !first_time {
-                seen.duplicates.fetch_add(1, Ordering::Relaxed);
+                self.duplicates.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            if seen.counted.contains(&ticket) {
-                let due = seen.start + Duration::from_secs_f64(ticket as f64 / seen.rate);
-                let mut latency = seen.latency.lock().unwrap_or_else(|p| p.into_inner());
+            if self.counted.contains(&ticket) {
+                let due = self.start + Duration::from_secs_f64(ticket as f64 / self.rate);
+                let mut latency = self.latency.lock().unwrap_or_else(|p| p.into_inner());
                 report::record(
                     &mut latency,
                     seen_at.saturating_duration_since(due).as_nanos(),
                 );
-                seen.seen_counted.fetch_add(1, Ordering::Relaxed);
+                self.seen_counted.fetch_add(1, Ordering::Relaxed);
             }
         }
-        match page.next_iterator {
-            Some(next) => iterator = next,
-            None => break,
-        }
     }
-    Ok(())
 }
