@@ -390,7 +390,7 @@ proptest! {
     fn mutated_bodies_are_declined_or_agree(
         (operation, body) in operation().prop_flat_map(|op| (Just(op), valid_body(op))),
         mutations in proptest::collection::vec((mutation(), any::<usize>()), 0..3),
-        flip in proptest::option::weighted(0.2, (any::<usize>(), any::<u8>())),
+        flips in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<bool>()), 0..3),
         codec in codec(),
         style in style(),
     ) {
@@ -398,9 +398,16 @@ proptest! {
             .iter()
             .fold(body, |body, (mutation, pick)| mutate(body, mutation, *pick));
         let mut bytes = encode(&body, codec, style);
-        if let Some((at, byte)) = flip.filter(|_| !bytes.is_empty()) {
-            let at = at % bytes.len();
-            bytes[at] = byte;
+        // Bytes replaced or inserted anywhere, punctuation and whitespace most of all.
+        const LIKELY: &[u8] = b" \t\n\r\x0c,:{}[]\"\\/0e-nu\x00\x7f\xff\xc3";
+        for (at, byte, insert) in flips {
+            let byte = if byte < 128 { LIKELY[usize::from(byte) % LIKELY.len()] } else { byte };
+            let at = at % (bytes.len() + 1);
+            if insert || at == bytes.len() {
+                bytes.insert(at, byte);
+            } else {
+                bytes[at] = byte;
+            }
         }
         if let Some(fast) = fast(operation, codec, &bytes) {
             prop_assert_eq!(Some(fast), generic(operation, codec, &bytes));
@@ -434,4 +441,54 @@ fn names_the_stream_as_the_generic_path_does() {
             crate::request::stream_named(&value)
         );
     }
+}
+
+/// JSON oddities the two parsers might judge differently: each is declined or agrees.
+#[test]
+fn json_oddities_are_declined_or_agree() {
+    let ok = r#"{"StreamName":"s","Records":[{"Data":"aGk=","PartitionKey":"k"}]}"#;
+    let mut bodies: Vec<Vec<u8>> = [
+        ok.to_owned(),
+        ok.replace("}]}", "},]}"),
+        ok.replace("}]}", "}],}"),
+        format!("\u{feff}{ok}"),
+        format!(" \t\r\n{ok}\n "),
+        format!("\x0c{ok}"),
+        format!("{ok}\x00"),
+        format!("/**/{ok}"),
+        ok.replace('"', "'"),
+        ok.replace("\"k\"", "\"k\u{0}\""),
+        ok.replace("\"k\"", "\"\\u00e9\""),
+        ok.replace("\"k\"", "\"k\\/\""),
+        ok.replace("\"k\"", "\"\\ud800\""),
+        ok.replace("\"k\"", "\"\t\""),
+        ok.replace("\"k\"", "\"\x7f\""),
+        ok.replace("aGk=", "aGk=\\n"),
+        ok.replace(":", " : "),
+        ok.replace("\"s\"", "NaN"),
+        ok.replace("\"s\"", "1e999"),
+        format!("[{ok}]"),
+        format!("{ok}{ok}"),
+    ]
+    .into_iter()
+    .map(String::into_bytes)
+    .collect();
+    let mut invalid_utf8 = ok.as_bytes().to_vec();
+    invalid_utf8[50] = 0xff;
+    bodies.push(invalid_utf8);
+    let mut overlong = ok.replace("\"k\"", "\"k\u{e9}\"").into_bytes();
+    let at = overlong.len() - 5;
+    overlong[at] = 0xc0;
+    bodies.push(overlong);
+    for body in bodies {
+        let text = String::from_utf8_lossy(&body);
+        if let Some(fast) = fast(Operation::PutRecords, Codec::Json, &body) {
+            assert_eq!(
+                Some(fast),
+                generic(Operation::PutRecords, Codec::Json, &body),
+                "{text}"
+            );
+        }
+    }
+    assert!(fast(Operation::PutRecords, Codec::Json, ok.as_bytes()).is_some());
 }

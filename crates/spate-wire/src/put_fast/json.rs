@@ -52,7 +52,7 @@ struct PutRecordJson<'a> {
 }
 
 pub(super) fn put_records(body: &[u8]) -> Option<PutRecordsBody> {
-    let MapOnly(parsed) = serde_json::from_slice::<MapOnly<PutRecordsJson<'_>>>(body).ok()?;
+    let MapOnly(parsed) = sonic_rs::from_slice::<MapOnly<PutRecordsJson<'_>>>(body).ok()?;
     let records = parsed
         .records
         .into_iter()
@@ -66,7 +66,7 @@ pub(super) fn put_records(body: &[u8]) -> Option<PutRecordsBody> {
 }
 
 pub(super) fn put_record(body: &[u8]) -> Option<PutRecordBody> {
-    let MapOnly(parsed) = serde_json::from_slice::<MapOnly<PutRecordJson<'_>>>(body).ok()?;
+    let MapOnly(parsed) = sonic_rs::from_slice::<MapOnly<PutRecordJson<'_>>>(body).ok()?;
     let record = EntryJson {
         data: parsed.data,
         partition_key: parsed.partition_key,
