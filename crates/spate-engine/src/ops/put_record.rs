@@ -154,6 +154,16 @@ impl ShardTotals {
     }
 }
 
+/// `shard_id(index)`, from `known` when it was made already.
+fn shard_id_of(known: &mut Vec<(u32, String)>, index: u32) -> String {
+    if let Some((_, id)) = known.iter().find(|(i, _)| *i == index) {
+        return id.clone();
+    }
+    let id = shard_id(index);
+    known.push((index, id.clone()));
+    id
+}
+
 /// Where a written record went.
 pub(crate) struct Written {
     pub shard_id: String,
@@ -284,6 +294,8 @@ impl Engine {
                         }
                     }
                     let mut appended = appended.into_iter();
+                    // Each shard's id is formatted once per batch, not once per record.
+                    let mut shard_ids: Vec<(u32, String)> = Vec::new();
                     return routes
                         .iter()
                         .zip(refusals)
@@ -295,7 +307,7 @@ impl Engine {
                                 ApiError::internal("log acknowledged too few records")
                             })?;
                             Ok(Ok(Written {
-                                shard_id: shard_id(route.shard_index),
+                                shard_id: shard_id_of(&mut shard_ids, route.shard_index),
                                 sequence_number: sequence_number(
                                     route.shard_created_secs as i64 * 1000,
                                     route.shard_index,
