@@ -54,11 +54,11 @@ struct ShardLoad {
 pub(crate) struct WriteLoad(Mutex<HashMap<u32, ShardLoad>>);
 
 impl WriteLoad {
-    pub(crate) fn record(&self, shard: u32, bytes: u64) {
+    pub(crate) fn record(&self, shard: u32, records: u64, bytes: u64) {
         let mut load = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let entry = load.entry(shard).or_default();
         entry.bytes += bytes;
-        entry.records += 1;
+        entry.records += records;
     }
 
     /// Takes the load since the last look and returns the shards hot for long enough,

@@ -81,6 +81,15 @@ impl StreamState {
             .map(|(_, policy)| policy)
     }
 
+    /// The open shard a partition key routes to. A stream with one open shard over the whole
+    /// key space (the usual small stream) routes every key there without hashing it.
+    pub fn route_partition_key(&self, partition_key: &str) -> Option<Route> {
+        match self.routes.as_slice() {
+            [only] if only.hash_end == u128::MAX => Some(*only),
+            _ => self.route(spate_types::partition_key_hash(partition_key)),
+        }
+    }
+
     /// The open shard whose range holds `hash`. Open shards always cover the key space.
     pub fn route(&self, hash: u128) -> Option<Route> {
         let at = self.routes.partition_point(|r| r.hash_end < hash);

@@ -6,6 +6,8 @@ use serde_json::Value;
 use spate_engine::{ApiError, ApiResult, Engine, ErrorKind, RequestContext};
 use spate_wire::{Codec, Operation};
 
+use crate::put_fast;
+
 fn input<T: DeserializeOwned>(value: Value) -> ApiResult<T> {
     // The codec has already checked types and constraints against the model, so this only
     // fails if an engine shape disagrees with the model: a bug, reported as such.
@@ -39,8 +41,14 @@ pub async fn dispatch(
         Operation::DescribeStreamSummary => call!(describe_stream_summary),
         Operation::ListStreams => call!(list_streams),
         Operation::ListShards => call!(list_shards),
-        Operation::PutRecord => call!(put_record),
-        Operation::PutRecords => call!(put_records),
+        Operation::PutRecord => Ok(put_fast::encode_put_record(
+            codec,
+            &engine.put_record(ctx, input(body)?).await?,
+        )),
+        Operation::PutRecords => Ok(put_fast::encode_put_records(
+            codec,
+            &engine.put_records(ctx, input(body)?).await?,
+        )),
         Operation::GetShardIterator => call!(get_shard_iterator),
         Operation::GetRecords => call!(get_records),
         Operation::IncreaseStreamRetentionPeriod => call!(increase_stream_retention_period),

@@ -23,6 +23,7 @@ use tracing::Instrument;
 use crate::auth::{Authenticator, Head};
 use crate::dispatch::dispatch;
 use crate::observe::ServerMetrics;
+use crate::put_fast::PutInput;
 use crate::response::{self, Reply};
 use crate::{admin, observe, request, subscribe};
 
@@ -269,16 +270,25 @@ async fn handle(frontend: &Frontend, request: Request<Incoming>, request_id: Str
             return response::api_error(&request_id, codec, &error);
         }
     };
-    let input = match spate_wire::decode_request(operation, codec, &body) {
-        Ok(input) => input,
-        Err(error) => {
-            metrics.request(operation.name(), Some(error.aws_type()));
-            return response::wire_error(&request_id, codec, &error);
-        }
+    // The hot puts skip the generic decoder when their body is the usual one.
+    let fast = PutInput::decode(operation, codec, &body);
+    let input = match &fast {
+        Some(_) => serde_json::Value::Null,
+        None => match spate_wire::decode_request(operation, codec, &body) {
+            Ok(input) => input,
+            Err(error) => {
+                metrics.request(operation.name(), Some(error.aws_type()));
+                return response::wire_error(&request_id, codec, &error);
+            }
+        },
     };
     // Injected faults and control-plane rate limits come before the operation, so a refused
     // call has done nothing.
-    let stream = request::stream_named(&input).map(str::to_owned);
+    let stream = match &fast {
+        Some(fast) => fast.stream_named(),
+        None => request::stream_named(&input),
+    }
+    .map(str::to_owned);
     let result = match engine
         .admit(&ctx, operation.name(), stream.as_deref())
         .await
@@ -290,7 +300,10 @@ async fn handle(frontend: &Frontend, request: Request<Incoming>, request_id: Str
             metrics.request(operation.name(), failed);
             return reply;
         }
-        Ok(()) => dispatch(engine, &ctx, operation, codec, input).await,
+        Ok(()) => match fast {
+            Some(fast) => fast.run(engine, &ctx, codec).await,
+            None => dispatch(engine, &ctx, operation, codec, input).await,
+        },
         Err(error) => Err(error),
     };
     let error = result.as_ref().err().map(|error| error.kind.aws_type());

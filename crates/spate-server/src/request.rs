@@ -147,10 +147,13 @@ pub fn stream_named(input: &serde_json::Value) -> Option<&str> {
     ["StreamARN", "ConsumerARN", "ResourceARN"]
         .iter()
         .filter_map(|member| input.get(member)?.as_str())
-        .find_map(|arn| {
-            let (_, rest) = arn.split_once(":stream/")?;
-            rest.split('/').next().filter(|name| !name.is_empty())
-        })
+        .find_map(stream_in_arn)
+}
+
+/// The stream a stream or consumer ARN names.
+pub fn stream_in_arn(arn: &str) -> Option<&str> {
+    let (_, rest) = arn.split_once(":stream/")?;
+    rest.split('/').next().filter(|name| !name.is_empty())
 }
 
 #[cfg(test)]

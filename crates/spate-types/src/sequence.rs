@@ -84,26 +84,47 @@ impl SequenceNumber {
 
 impl fmt::Display for SequenceNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const CHUNK: u128 = 10_000_000_000_000_000_000; // 10^19 fits in u64
-        let mut limbs = self.to_limbs();
-        let mut chunks = [0u64; 4]; // 2^256 < 10^78, so at most 4 chunks of 19 digits
+        // Every written record gets one, so this avoids u128 division (a library call):
+        // 32-bit limbs and a 10^9 divisor keep each step in u64, which compiles to multiplies.
+        const CHUNK: u64 = 1_000_000_000;
+        let mut limbs = [0u32; 8];
+        for (i, limb) in self.to_limbs().into_iter().enumerate() {
+            limbs[2 * i] = limb as u32;
+            limbs[2 * i + 1] = (limb >> 32) as u32;
+        }
+        let mut chunks = [0u32; 9]; // 2^256 < 10^81, so at most 9 chunks of 9 digits
         let mut used = 0;
         while limbs.iter().any(|&l| l != 0) {
-            let mut rem: u128 = 0;
+            let mut rem: u64 = 0;
             for limb in limbs.iter_mut().rev() {
-                let v = rem << 64 | u128::from(*limb);
-                *limb = (v / CHUNK) as u64;
+                let v = rem << 32 | u64::from(*limb);
+                *limb = (v / CHUNK) as u32;
                 rem = v % CHUNK;
             }
-            chunks[used] = rem as u64;
+            chunks[used] = rem as u32;
             used += 1;
         }
         // The lead nibble is always 2, so the number is never zero.
-        write!(f, "{}", chunks[used.saturating_sub(1)])?;
-        for chunk in chunks[..used.saturating_sub(1)].iter().rev() {
-            write!(f, "{chunk:019}")?;
+        let mut text = [0u8; 81];
+        let mut len = 0;
+        for (i, chunk) in chunks[..used].iter().rev().enumerate() {
+            let mut digits = [b'0'; 9];
+            let mut n = *chunk;
+            for d in digits.iter_mut().rev() {
+                *d = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+            // The leading chunk goes without its leading zeros.
+            let skip = if i == 0 {
+                digits.iter().take_while(|d| **d == b'0').count().min(8)
+            } else {
+                0
+            };
+            let part = &digits[skip..];
+            text[len..len + part.len()].copy_from_slice(part);
+            len += part.len();
         }
-        Ok(())
+        f.write_str(std::str::from_utf8(&text[..len]).map_err(|_| fmt::Error)?)
     }
 }
 

@@ -93,7 +93,15 @@ pub(crate) fn write(id: Option<ShapeId>, value: &Value, out: &mut String) {
     }
 }
 
-fn write_string(s: &str, out: &mut String) {
+pub(crate) fn write_string(s: &str, out: &mut String) {
+    // Most strings (names, ids, sequence numbers) need no escape: copy them whole.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     // `Value::String`'s Display is the escaped JSON string; avoid building a Value for it.
     let _ = write!(out, "{}", Escaped(s));
 }

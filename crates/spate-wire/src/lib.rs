@@ -24,6 +24,8 @@
 //! - `validate.rs`: model constraints, with Coral's validation texts.
 //! - `serde_helpers.rs`: [`epoch_seconds`] and [`blob`] for `#[serde(with = ...)]`.
 //! - `eventstream.rs`: `application/vnd.amazon.eventstream` message framing.
+//! - `put_fast/`: [`put_fast`], a single-pass decoder for PutRecords and PutRecord bodies
+//!   and a direct encoder for their replies.
 //! - `error.rs`: [`WireError`].
 
 mod cbor;
@@ -32,6 +34,7 @@ pub mod eventstream;
 mod json;
 mod model;
 mod operation;
+pub mod put_fast;
 mod serde_helpers;
 mod typecheck;
 mod validate;

@@ -181,37 +181,10 @@ fn enum_text(values: &[String]) -> String {
 
 /// The failed constraints of one scalar value, in check order.
 fn scalar_failures(shape: &Shape, value: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    match &shape.kind {
-        Kind::String {
-            len,
-            pattern,
-            enums,
-        } => {
-            let Some(s) = value.as_str() else { return out };
-            if let Some(p) = pattern.as_ref().filter(|p| !p.matches(s)) {
-                out.push(format!(
-                    "Member must satisfy regular expression pattern: {}",
-                    p.source
-                ));
-            }
-            // Lengths count Unicode code points; the byte length bounds them from above.
-            let needs_count = len.max.is_some_and(|m| s.len() as i64 > m)
-                || len.min.is_some_and(|m| (s.len() as i64) < 4 * m);
-            if needs_count {
-                let chars = s.chars().count() as i64;
-                if let Some(min) = len.min.filter(|m| chars < *m) {
-                    out.push(min_len(min));
-                }
-                if let Some(max) = len.max.filter(|m| chars > *m) {
-                    out.push(max_len(max));
-                }
-            }
-            if let Some(values) = enums.as_ref().filter(|e| !e.iter().any(|x| x == s)) {
-                out.push(enum_text(values));
-            }
-        }
-        Kind::Integer(range) | Kind::Long(range) => {
+    match (&shape.kind, value) {
+        (Kind::String { .. }, Value::String(s)) => string_failures(shape, s),
+        (Kind::Integer(range) | Kind::Long(range), _) => {
+            let mut out = Vec::new();
             let Some(n) = value.as_i64() else { return out };
             if let Some(min) = range.min.filter(|m| n < *m) {
                 out.push(format!(
@@ -223,18 +196,61 @@ fn scalar_failures(shape: &Shape, value: &Value) -> Vec<String> {
                     "Member must have value less than or equal to {max}"
                 ));
             }
+            out
         }
-        Kind::Blob(range) => {
-            let Some(s) = value.as_str() else { return out };
-            let n = base64_decoded_len(s) as i64;
-            if let Some(min) = range.min.filter(|m| n < *m) {
-                out.push(min_len(min));
-            }
-            if let Some(max) = range.max.filter(|m| n > *m) {
-                out.push(max_len(max));
-            }
+        (Kind::Blob(_), Value::String(s)) => blob_failures(shape, base64_decoded_len(s)),
+        _ => Vec::new(),
+    }
+}
+
+/// The failed constraints of a string shape's value, in check order. Allocates nothing when
+/// the value satisfies them all, so the PutRecords fast path can check every record with it.
+pub(crate) fn string_failures(shape: &Shape, s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let Kind::String {
+        len,
+        pattern,
+        enums,
+    } = &shape.kind
+    else {
+        return out;
+    };
+    if let Some(p) = pattern.as_ref().filter(|p| !p.matches(s)) {
+        out.push(format!(
+            "Member must satisfy regular expression pattern: {}",
+            p.source
+        ));
+    }
+    // Lengths count Unicode code points; the byte length bounds them from above.
+    let needs_count = len.max.is_some_and(|m| s.len() as i64 > m)
+        || len.min.is_some_and(|m| (s.len() as i64) < 4 * m);
+    if needs_count {
+        let chars = s.chars().count() as i64;
+        if let Some(min) = len.min.filter(|m| chars < *m) {
+            out.push(min_len(min));
         }
-        _ => {}
+        if let Some(max) = len.max.filter(|m| chars > *m) {
+            out.push(max_len(max));
+        }
+    }
+    if let Some(values) = enums.as_ref().filter(|e| !e.iter().any(|x| x == s)) {
+        out.push(enum_text(values));
+    }
+    out
+}
+
+/// The failed length constraints of a blob shape's value of `len` decoded bytes.
+pub(crate) fn blob_failures(shape: &Shape, len: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let Kind::Blob(range) = &shape.kind else {
+        return out;
+    };
+    let n = len as i64;
+    if let Some(min) = range.min.filter(|m| n < *m) {
+        out.push(min_len(min));
+    }
+    if let Some(max) = range.max.filter(|m| n > *m) {
+        out.push(max_len(max));
     }
     out
 }

@@ -37,12 +37,12 @@ pub struct Output {
     pub encryption_type: String,
 }
 
-/// Checks one record against the stream's limits and finds its shard. `member` is the
+/// Checks one record against the stream's limits and finds its shard. `member` makes the
 /// record's path in validation messages (`""` for PutRecord, `records.N.member.` for
-/// PutRecords).
+/// PutRecords), only when one is needed.
 pub(crate) fn route_record(
     state: &StreamState,
-    member: &str,
+    member: impl FnOnce() -> String,
     data: &Blob,
     partition_key: Option<&str>,
     explicit_hash_key: Option<&str>,
@@ -51,7 +51,7 @@ pub(crate) fn route_record(
     let Some(partition_key) = partition_key else {
         return Err(ApiError::validation(
             "null",
-            &format!("{member}partitionKey"),
+            &format!("{}partitionKey", member()),
             "Member must not be null",
         ));
     };
@@ -63,7 +63,7 @@ pub(crate) fn route_record(
                 data.0.len(),
                 data.0.len()
             ),
-            &format!("{member}data"),
+            &format!("{}data", member()),
             &format!("Member must have length less than or equal to {max}"),
         ));
     }
@@ -75,15 +75,20 @@ pub(crate) fn route_record(
             record.account
         )));
     }
-    let hash = match explicit_hash_key {
-        Some(text) => parse_hash_key(text).ok_or_else(|| {
-            ApiError::invalid_argument(format!(
-                "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was {text}"
-            ))
-        })?,
-        None => partition_key_hash(partition_key),
+    let route = match explicit_hash_key {
+        Some(text) => {
+            let hash = parse_hash_key(text).ok_or_else(|| {
+                ApiError::invalid_argument(format!(
+                    "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was {text}"
+                ))
+            })?;
+            state.route(hash).ok_or(hash)
+        }
+        None => state
+            .route_partition_key(partition_key)
+            .ok_or_else(|| partition_key_hash(partition_key)),
     };
-    state.route(hash).ok_or_else(|| {
+    route.map_err(|hash| {
         ApiError::internal(format!(
             "stream {} has no open shard for hash {hash}",
             record.name
@@ -112,6 +117,51 @@ impl RecordInput {
     fn size(&self) -> usize {
         self.data.0.len() + self.partition_key.as_ref().map_or(0, String::len)
     }
+}
+
+/// One shard's share of a written batch.
+struct ShardTotal {
+    shard_index: u32,
+    records: u64,
+    /// Data plus partition keys, as the write budget counts them.
+    size: u64,
+    data_bytes: u64,
+}
+
+/// A batch's totals by shard, in first-seen order.
+#[derive(Default)]
+struct ShardTotals(Vec<ShardTotal>);
+
+impl ShardTotals {
+    fn add(&mut self, shard_index: u32, size: usize, data_bytes: usize) {
+        // Records of one shard tend to come together; streams have few shards.
+        let at = match self.0.iter().rposition(|t| t.shard_index == shard_index) {
+            Some(at) => at,
+            None => {
+                self.0.push(ShardTotal {
+                    shard_index,
+                    records: 0,
+                    size: 0,
+                    data_bytes: 0,
+                });
+                self.0.len() - 1
+            }
+        };
+        let total = &mut self.0[at];
+        total.records += 1;
+        total.size += size as u64;
+        total.data_bytes += data_bytes as u64;
+    }
+}
+
+/// `shard_id(index)`, from `known` when it was made already.
+fn shard_id_of(known: &mut Vec<(u32, String)>, index: u32) -> String {
+    if let Some((_, id)) = known.iter().find(|(i, _)| *i == index) {
+        return id.clone();
+    }
+    let id = shard_id(index);
+    known.push((index, id.clone()));
+    id
 }
 
 /// Where a written record went.
@@ -148,7 +198,7 @@ impl Engine {
                     total += record.size();
                     routes.push(route_record(
                         &state,
-                        &member_path(i),
+                        || member_path(i),
                         &record.data,
                         record.partition_key.as_deref(),
                         record.explicit_hash_key.as_deref(),
@@ -209,19 +259,32 @@ impl Engine {
                             Enabled::of(&record.shard_level_metrics),
                         )
                     };
+                    // Counted per shard, not per record: one lock and a few atomics for a
+                    // batch that mostly lands on a handful of shards.
+                    let mut by_shard = ShardTotals::default();
                     for (record, route) in admitted() {
-                        if on_demand {
-                            stream
-                                .write_load
-                                .record(route.shard_index, record.size() as u64);
-                        }
-                        let bytes = record.data.0.len() as u64;
-                        stream.metrics.incoming_bytes.inc_by(bytes);
-                        stream.metrics.incoming_records.inc();
-                        stream
-                            .metrics
-                            .shard_write(enabled, route.shard_index, 1, bytes);
+                        by_shard.add(route.shard_index, record.size(), record.data.0.len());
                     }
+                    let (mut records_in, mut bytes_in) = (0, 0);
+                    for totals in &by_shard.0 {
+                        if on_demand {
+                            stream.write_load.record(
+                                totals.shard_index,
+                                totals.records,
+                                totals.size,
+                            );
+                        }
+                        stream.metrics.shard_write(
+                            enabled,
+                            totals.shard_index,
+                            totals.records,
+                            totals.data_bytes,
+                        );
+                        records_in += totals.records;
+                        bytes_in += totals.data_bytes;
+                    }
+                    stream.metrics.incoming_bytes.inc_by(bytes_in);
+                    stream.metrics.incoming_records.inc_by(records_in);
                     for (route, refusal) in routes.iter().zip(&refusals) {
                         if refusal
                             .as_ref()
@@ -231,6 +294,8 @@ impl Engine {
                         }
                     }
                     let mut appended = appended.into_iter();
+                    // Each shard's id is formatted once per batch, not once per record.
+                    let mut shard_ids: Vec<(u32, String)> = Vec::new();
                     return routes
                         .iter()
                         .zip(refusals)
@@ -242,7 +307,7 @@ impl Engine {
                                 ApiError::internal("log acknowledged too few records")
                             })?;
                             Ok(Ok(Written {
-                                shard_id: shard_id(route.shard_index),
+                                shard_id: shard_id_of(&mut shard_ids, route.shard_index),
                                 sequence_number: sequence_number(
                                     route.shard_created_secs as i64 * 1000,
                                     route.shard_index,
@@ -294,7 +359,7 @@ impl Engine {
             let state = stream.read();
             route_record(
                 &state,
-                "",
+                String::new,
                 &record.data,
                 record.partition_key.as_deref(),
                 record.explicit_hash_key.as_deref(),

@@ -112,7 +112,7 @@ impl Engine {
             for (i, r) in records.iter().enumerate() {
                 route_record(
                     &state,
-                    &member_path(i),
+                    || member_path(i),
                     &r.data,
                     r.partition_key.as_deref(),
                     r.explicit_hash_key.as_deref(),

@@ -1,0 +1,150 @@
+//! The fast path against the generic one: base64 acceptance, declines, and reply bytes.
+//! (Whole-body equivalence with the typed inputs is tested in spate-server, which knows them.)
+
+use base64::Engine as _;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::typecheck::check_base64;
+
+/// What the generic path makes of a blob's text: Coral's check, then the serde decoder.
+fn generic_base64(text: &str) -> Option<Vec<u8>> {
+    check_base64(text).ok()?;
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
+}
+
+#[test]
+fn base64_edges_agree_with_the_generic_path() {
+    for text in [
+        "",
+        "AA==",
+        "AB==",
+        "AAA=",
+        "AAB=",
+        "AAAA",
+        "====",
+        "a===",
+        "A=AA",
+        "AA=A",
+        "AA\nA",
+        "-_AA",
+        "aGVsbG8A/w==",
+        "aGk=",
+        "aGk",
+        "aGk==",
+        "+/+=",
+        "+/+/",
+        "é===",
+        "AA ==",
+    ] {
+        assert_eq!(decode_base64(text), generic_base64(text), "{text:?}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn base64_agrees_with_the_generic_path(text in "[A-Za-z0-9+/=_ -]{0,12}") {
+        prop_assert_eq!(decode_base64(&text), generic_base64(&text));
+    }
+
+    #[test]
+    fn encoded_base64_always_decodes(data in proptest::collection::vec(any::<u8>(), 0..80)) {
+        let text = base64::engine::general_purpose::STANDARD.encode(&data);
+        prop_assert_eq!(decode_base64(&text), Some(data));
+    }
+}
+
+#[test]
+fn reads_the_usual_bodies() {
+    let body = json!({"StreamName": "s", "Records": [
+        {"Data": "aGk=", "PartitionKey": "k"},
+        {"Data": "", "PartitionKey": "é", "ExplicitHashKey": "7"},
+    ]});
+    let decoded = decode_put_records(Codec::Json, body.to_string().as_bytes());
+    assert_eq!(
+        decoded,
+        Some(PutRecordsBody {
+            stream_name: Some("s".into()),
+            stream_arn: None,
+            records: vec![
+                PutEntry {
+                    data: b"hi".to_vec(),
+                    partition_key: Some("k".into()),
+                    explicit_hash_key: None,
+                },
+                PutEntry {
+                    data: Vec::new(),
+                    partition_key: Some("é".into()),
+                    explicit_hash_key: Some("7".into()),
+                },
+            ],
+        })
+    );
+}
+
+#[test]
+fn declines_what_only_the_generic_path_may_answer() {
+    let records = decode_put_records;
+    let record = |codec, body: &[u8]| decode_put_record(codec, body).map(|_| ());
+    let json = |v: Value| v.to_string();
+    for body in [
+        String::new(),
+        "null".into(),
+        "[]".into(),
+        json(json!({"StreamName": "s", "Records": []})),
+        json(json!({"StreamName": "bad name", "Records": [{"Data": "", "PartitionKey": "k"}]})),
+        json(json!({"StreamName": "s", "Records": [null]})),
+        json(json!({"StreamName": "s", "Records": [["", "k"]]})),
+        json(json!({"StreamName": "s", "Records": [{"PartitionKey": "k"}]})),
+        json(json!({"StreamName": "s", "Records": [{"Data": "a", "PartitionKey": "k"}]})),
+        json(json!({"StreamName": "s", "Records": [{"Data": "", "PartitionKey": ""}]})),
+        json(json!({"StreamName": "s", "Records": [{"Data": "", "ExplicitHashKey": "01"}]})),
+        json(json!({"StreamName": "s", "Records": [{"Data": "", "Other": 1}]})),
+        json(json!({"StreamName": "s", "DryRun": false, "Records": [{"Data": ""}]})),
+        r#"{"StreamName": "s", "StreamName": "t", "Records": [{"Data": ""}]}"#.into(),
+        r#"{"StreamName": "\u0073", "Records": [{"Data": ""}]}"#.into(),
+        r#"{"StreamName": "s", "Records": [{"Data": ""}]} x"#.into(),
+    ] {
+        assert_eq!(records(Codec::Json, body.as_bytes()), None, "{body}");
+    }
+    let over = json!({"Data": "", "PartitionKey": "k".repeat(257)});
+    assert_eq!(record(Codec::Json, json(over).as_bytes()), None);
+    let ordering = json!({"Data": "", "PartitionKey": "k", "SequenceNumberForOrdering": "x"});
+    assert_eq!(record(Codec::Json, json(ordering).as_bytes()), None);
+    let arn = json!({"Data": "", "PartitionKey": "k", "StreamARN": "arn:nope"});
+    assert_eq!(record(Codec::Json, json(arn).as_bytes()), None);
+}
+
+/// The reply bytes are exactly the generic encoder's (members in the same order).
+#[test]
+fn replies_match_the_generic_encoder() {
+    let written = PutResult {
+        sequence_number: Some("49650000000000000000000000000000000000000000000000000002"),
+        shard_id: Some("shardId-000000000001"),
+        ..PutResult::default()
+    };
+    let throttled = PutResult {
+        error_code: Some("ProvisionedThroughputExceededException"),
+        error_message: Some("Rate exceeded for \"s\"\n"),
+        ..PutResult::default()
+    };
+    let value = json!({
+        "FailedRecordCount": 1,
+        "Records": [
+            {"SequenceNumber": written.sequence_number, "ShardId": written.shard_id},
+            {"ErrorCode": throttled.error_code, "ErrorMessage": throttled.error_message},
+        ],
+        "EncryptionType": "KMS",
+    });
+    let one =
+        json!({"ShardId": "shardId-000000000001", "SequenceNumber": "5", "EncryptionType": "NONE"});
+    for codec in [Codec::Json, Codec::Cbor] {
+        let generic = crate::encode_response(Operation::PutRecords, codec, &value);
+        let fast = encode_put_records(codec, 1, &[written, throttled], "KMS");
+        assert_eq!(generic.ok(), Some(fast), "{codec:?}");
+        let generic = crate::encode_response(Operation::PutRecord, codec, &one);
+        let fast = encode_put_record(codec, "shardId-000000000001", "5", "NONE");
+        assert_eq!(generic.ok(), Some(fast), "{codec:?}");
+    }
+}
