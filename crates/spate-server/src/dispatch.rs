@@ -6,6 +6,8 @@ use serde_json::Value;
 use spate_engine::{ApiError, ApiResult, Engine, ErrorKind, RequestContext};
 use spate_wire::{Codec, Operation};
 
+use crate::records_reply;
+
 fn input<T: DeserializeOwned>(value: Value) -> ApiResult<T> {
     // The codec has already checked types and constraints against the model, so this only
     // fails if an engine shape disagrees with the model: a bug, reported as such.
@@ -42,7 +44,9 @@ pub async fn dispatch(
         Operation::PutRecord => call!(put_record),
         Operation::PutRecords => call!(put_records),
         Operation::GetShardIterator => call!(get_shard_iterator),
-        Operation::GetRecords => call!(get_records),
+        Operation::GetRecords => {
+            records_reply::get_records(codec, engine.get_records(ctx, input(body)?).await?)
+        }
         Operation::IncreaseStreamRetentionPeriod => call!(increase_stream_retention_period),
         Operation::DecreaseStreamRetentionPeriod => call!(decrease_stream_retention_period),
         Operation::AddTagsToStream => call!(add_tags_to_stream),
@@ -81,7 +85,7 @@ pub async fn dispatch(
 #[cfg(test)]
 mod tests {
     use spate_auth::policy::KINESIS_ACTIONS;
-    use spate_wire::{Codec, Operation};
+    use spate_wire::Operation;
 
     /// Policies refuse action names they do not know, so the list must name every operation.
     #[test]

@@ -8,7 +8,8 @@
 //! authorization header, body size) and answers errors the way AWS's front end does;
 //! [`dispatch`] maps each operation to its engine method; [`response`] decides HTTP status
 //! and headers for every reply in one place; [`admin`] serves `/_spate/` (fault rules) when
-//! enabled; [`observe`] answers `/health`, `/ready` and `/metrics`; [`subscribe`] streams SubscribeToShard's event stream; [`tls`] loads or makes
+//! enabled; [`observe`] answers `/health`, `/ready` and `/metrics`; [`subscribe`] streams SubscribeToShard's event stream; [`records_reply`] writes
+//! the record-heavy replies of both directly; [`tls`] loads or makes
 //! the TLS certificate.
 
 mod admin;
@@ -16,6 +17,7 @@ pub mod auth;
 mod dispatch;
 mod listener;
 mod observe;
+mod records_reply;
 mod request;
 mod response;
 mod subscribe;
