@@ -83,27 +83,56 @@ impl SequenceNumber {
 }
 
 impl fmt::Display for SequenceNumber {
+    /// Long division by 10^9 over 32-bit words: every step is a `u64` division by a constant,
+    /// which compiles to a multiply, where `u128` steps would call a division routine. A
+    /// GetRecords page formats ten thousand of these.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const CHUNK: u128 = 10_000_000_000_000_000_000; // 10^19 fits in u64
-        let mut limbs = self.to_limbs();
-        let mut chunks = [0u64; 4]; // 2^256 < 10^78, so at most 4 chunks of 19 digits
+        const CHUNK: u64 = 1_000_000_000;
+        // Most significant first.
+        let mut words = [0u32; 8];
+        for (i, limb) in self.to_limbs().iter().rev().enumerate() {
+            words[2 * i] = (limb >> 32) as u32;
+            words[2 * i + 1] = *limb as u32;
+        }
+        // 2^256 < 10^81: at most nine chunks of nine digits, least significant first.
+        let mut chunks = [0u32; 9];
         let mut used = 0;
-        while limbs.iter().any(|&l| l != 0) {
-            let mut rem: u128 = 0;
-            for limb in limbs.iter_mut().rev() {
-                let v = rem << 64 | u128::from(*limb);
-                *limb = (v / CHUNK) as u64;
+        let mut top = 0;
+        loop {
+            while top < words.len() && words[top] == 0 {
+                top += 1;
+            }
+            if top == words.len() {
+                break;
+            }
+            let mut rem = 0u64;
+            for word in &mut words[top..] {
+                // rem < 10^9, so this is below 10^9 * 2^32 and the quotient fits 32 bits.
+                let v = rem << 32 | u64::from(*word);
+                *word = (v / CHUNK) as u32;
                 rem = v % CHUNK;
             }
-            chunks[used] = rem as u64;
+            chunks[used] = rem as u32;
             used += 1;
         }
-        // The lead nibble is always 2, so the number is never zero.
-        write!(f, "{}", chunks[used.saturating_sub(1)])?;
-        for chunk in chunks[..used.saturating_sub(1)].iter().rev() {
-            write!(f, "{chunk:019}")?;
+        let mut text = [b'0'; 81];
+        let mut len = 0;
+        for (i, &chunk) in chunks[..used].iter().rev().enumerate() {
+            // The lead nibble is always 2, so the number is never zero; only the first chunk
+            // goes without leading zeros.
+            let digits = if i == 0 {
+                chunk.checked_ilog10().map_or(1, |d| d as usize + 1)
+            } else {
+                9
+            };
+            let mut rest = chunk;
+            for at in (len..len + digits).rev() {
+                text[at] = b'0' + (rest % 10) as u8;
+                rest /= 10;
+            }
+            len += digits;
         }
-        Ok(())
+        f.write_str(std::str::from_utf8(&text[..len]).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -161,11 +190,37 @@ mod tests {
             })
     }
 
+    /// The earlier `u128` formatting, as an oracle for the faster one.
+    fn reference_decimal(seq: SequenceNumber) -> String {
+        const CHUNK: u128 = 10_000_000_000_000_000_000;
+        let mut limbs = seq.to_limbs();
+        let mut chunks = Vec::new();
+        while limbs.iter().any(|&l| l != 0) {
+            let mut rem: u128 = 0;
+            for limb in limbs.iter_mut().rev() {
+                let v = rem << 64 | u128::from(*limb);
+                *limb = (v / CHUNK) as u64;
+                rem = v % CHUNK;
+            }
+            chunks.push(rem as u64);
+        }
+        let mut text = chunks.pop().map(|c| c.to_string()).unwrap_or_default();
+        for chunk in chunks.iter().rev() {
+            text.push_str(&format!("{chunk:019}"));
+        }
+        text
+    }
+
     fn as_big(text: &str) -> (usize, &str) {
         (text.len(), text)
     }
 
     proptest! {
+        #[test]
+        fn formats_like_long_division(seq in any_seq()) {
+            prop_assert_eq!(seq.to_string(), reference_decimal(seq));
+        }
+
         #[test]
         fn round_trips(seq in any_seq()) {
             prop_assert_eq!(SequenceNumber::parse(&seq.to_string()), Some(seq));
