@@ -57,7 +57,8 @@ impl<'f> RecordReader<'f> {
         else {
             return Err(LogError::Corrupt("no index entry to read".into()));
         };
-        let mut want = self.plan(entries, budget);
+        // Planned only when the window does not hold the frame: most calls find it there.
+        let mut want = 0;
         let mut loaded = false;
         loop {
             let held = offset
@@ -85,6 +86,9 @@ impl<'f> RecordReader<'f> {
                         return record_of(&self.window, decoded, self.shard, counter, offset);
                     }
                 }
+            }
+            if !loaded {
+                want = want.max(self.plan(entries, budget));
             }
             // Each load at `offset` holds more than the last (the frame's length once its
             // header is known), or the file ended: a frame takes at most three.
