@@ -98,6 +98,11 @@ pub(crate) fn write(id: Option<ShapeId>, value: &Value, out: &mut String) {
 /// many strings, and most need no escape at all.
 pub(crate) fn write_string(s: &str, out: &mut String) {
     out.push('"');
+    if escapes(s) == 0 {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, &b) in s.as_bytes().iter().enumerate() {
         if !needs_escape(b) {
@@ -128,8 +133,17 @@ fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
+/// How many bytes of `s` need an escape. Counting without an early exit lets the loop run
+/// on vectors, and nearly every string has none.
+fn escapes(s: &str) -> usize {
+    s.bytes().filter(|&b| needs_escape(b)).count()
+}
+
 /// The exact length [`write_string`] writes for `s`, so a reply can be sized up front.
 pub(crate) fn string_len(s: &str) -> usize {
+    if escapes(s) == 0 {
+        return s.len() + 2;
+    }
     s.bytes().fold(2, |len, b| {
         len + match b {
             b'"' | b'\\' | b'\n' | b'\r' | b'\t' => 2,
