@@ -35,7 +35,10 @@ impl Log {
                 next_counter: from_counter,
             });
         }
-        let mut records = Vec::new();
+        // Room for every record the request can get, so a 10,000-record page never regrows
+        // (and copies) its vector.
+        let available = usize::try_from(snap.committed_next - from_counter).unwrap_or(usize::MAX);
+        let mut records = Vec::with_capacity(max_records.min(available));
         let mut bytes = 0;
         let first = snap
             .chunks
