@@ -44,3 +44,5 @@ pub use faults::{FaultRule, FaultRules, Faults};
 pub use limits::LimitsConfig;
 pub use metrics::Metrics;
 pub use subscription::{SubscribeToShardEvent, Subscription, SubscriptionItem};
+// Members of GetRecords' and SubscribeToShard's outputs, for whoever encodes or builds them.
+pub use views::{ChildShard, HashKeyRange};

@@ -1,5 +1,5 @@
-//! Reading: binary-search a shard's chunk list, then its index file, then read each record
-//! from the journal. Only committed records are visible: a reader works from a snapshot of
+//! Reading: binary-search a shard's chunk list, then its index file, then read the records
+//! from the journal, a run of adjacent frames per read. Only committed records are visible: a reader works from a snapshot of
 //! the shard's chunk list, which the writer extends only after a group is durable.
 
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::disk::DiskFile;
 use crate::error::LogError;
 use crate::index::{self, index_path};
-use crate::journal::reader::read_record;
+use crate::journal::reader::RecordReader;
 use crate::log::Log;
 use crate::state::ShardIndexState;
 use crate::sync::{lock, read};
@@ -35,7 +35,10 @@ impl Log {
                 next_counter: from_counter,
             });
         }
-        let mut records = Vec::new();
+        // Room for every record the request can get, so a 10,000-record page never regrows
+        // (and copies) its vector.
+        let available = usize::try_from(snap.committed_next - from_counter).unwrap_or(usize::MAX);
+        let mut records = Vec::with_capacity(max_records.min(available));
         let mut bytes = 0;
         let first = snap
             .chunks
@@ -62,12 +65,16 @@ impl Log {
                 })?;
                 pos = pos.max(fresh);
             }
+            let mut reader = RecordReader::new(journal.as_ref(), shard);
             while pos < chunk.count {
                 let n = (chunk.count - pos)
                     .min(ENTRIES_PER_READ)
                     .min((max_records - records.len()) as u64);
-                for e in index::read_entries(file.as_ref(), pos, n)? {
-                    let record = read_record(journal.as_ref(), e.offset, shard, e.counter)?;
+                // One entry more when there is one: its offset bounds the last frame wanted.
+                let ahead = u64::from(pos + n < chunk.count);
+                let entries = index::read_entries(file.as_ref(), pos, n + ahead)?;
+                for i in 0..n as usize {
+                    let record = reader.read(&entries[i..], max_bytes.saturating_sub(bytes))?;
                     let size = record.stored_len();
                     if !records.is_empty() && bytes + size > max_bytes {
                         break 'chunks;

@@ -6,7 +6,7 @@ use serde_json::Value;
 use spate_engine::{ApiError, ApiResult, Engine, ErrorKind, RequestContext};
 use spate_wire::{Codec, Operation};
 
-use crate::put_fast;
+use crate::{put_fast, records_reply};
 
 fn input<T: DeserializeOwned>(value: Value) -> ApiResult<T> {
     // The codec has already checked types and constraints against the model, so this only
@@ -50,7 +50,9 @@ pub async fn dispatch(
             &engine.put_records(ctx, input(body)?).await?,
         )),
         Operation::GetShardIterator => call!(get_shard_iterator),
-        Operation::GetRecords => call!(get_records),
+        Operation::GetRecords => {
+            records_reply::get_records(codec, engine.get_records(ctx, input(body)?).await?)
+        }
         Operation::IncreaseStreamRetentionPeriod => call!(increase_stream_retention_period),
         Operation::DecreaseStreamRetentionPeriod => call!(decrease_stream_retention_period),
         Operation::AddTagsToStream => call!(add_tags_to_stream),

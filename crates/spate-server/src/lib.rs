@@ -8,7 +8,8 @@
 //! authorization header, body size) and answers errors the way AWS's front end does;
 //! [`dispatch`] maps each operation to its engine method; [`response`] decides HTTP status
 //! and headers for every reply in one place; [`admin`] serves `/_spate/` (fault rules) when
-//! enabled; [`put_fast`] decodes and encodes the hot puts without serde values; [`observe`] answers `/health`, `/ready` and `/metrics`; [`subscribe`] streams SubscribeToShard's event stream; [`tls`] loads or makes
+//! enabled; [`put_fast`] decodes and encodes the hot puts without serde values; [`observe`] answers `/health`, `/ready` and `/metrics`; [`subscribe`] streams SubscribeToShard's event stream; [`records_reply`] writes
+//! the record-heavy replies of both directly; [`tls`] loads or makes
 //! the TLS certificate.
 
 mod admin;
@@ -17,6 +18,7 @@ mod dispatch;
 mod listener;
 mod observe;
 mod put_fast;
+mod records_reply;
 mod request;
 mod response;
 mod subscribe;

@@ -24,6 +24,7 @@ use spate_wire::Codec;
 use spate_wire::eventstream::{HeaderValue, encode_message};
 use tokio::sync::mpsc;
 
+use crate::records_reply;
 use crate::response::{self, Reply};
 
 /// The body of a streamed reply: messages as the pump makes them; the end when it stops.
@@ -113,12 +114,7 @@ fn initial_response(codec: Codec) -> Bytes {
 }
 
 fn event_message(codec: Codec, event: &SubscribeToShardEvent) -> Bytes {
-    let encoded = serde_json::to_value(event)
-        .map_err(|e| e.to_string())
-        .and_then(|value| {
-            spate_wire::encode_shape("SubscribeToShardEvent", codec, &value)
-                .map_err(|e| e.to_string())
-        });
+    let encoded = records_reply::subscribe_event(codec, event);
     match encoded {
         Ok(payload) => message(
             "event",

@@ -228,6 +228,6 @@ pub(crate) fn write(
     Ok(())
 }
 
-fn enc<E: std::fmt::Display>(err: minicbor::encode::Error<E>) -> WireError {
+pub(crate) fn enc<E: std::fmt::Display>(err: minicbor::encode::Error<E>) -> WireError {
     WireError::Encoding(err.to_string())
 }

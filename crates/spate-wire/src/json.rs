@@ -93,44 +93,64 @@ pub(crate) fn write(id: Option<ShapeId>, value: &Value, out: &mut String) {
     }
 }
 
+/// Writes `s` as a JSON string: `"`, `\\`, `\n`, `\r` and `\t` as two-character escapes, other
+/// control characters as `\u00xx`. Runs of plain text are copied whole: record replies write
+/// many strings, and most need no escape at all.
 pub(crate) fn write_string(s: &str, out: &mut String) {
-    // Most strings (names, ids, sequence numbers) need no escape: copy them whole.
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.reserve(s.len() + 2);
-        out.push('"');
+    out.push('"');
+    if escapes(s) == 0 {
         out.push_str(s);
         out.push('"');
         return;
     }
-    // `Value::String`'s Display is the escaped JSON string; avoid building a Value for it.
-    let _ = write!(out, "{}", Escaped(s));
-}
-
-struct Escaped<'a>(&'a str);
-
-impl std::fmt::Display for Escaped<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_char('"')?;
-        let mut start = 0;
-        for (i, c) in self.0.char_indices() {
-            let esc: Option<Cow<'static, str>> = match c {
-                '"' => Some("\\\"".into()),
-                '\\' => Some("\\\\".into()),
-                '\n' => Some("\\n".into()),
-                '\r' => Some("\\r".into()),
-                '\t' => Some("\\t".into()),
-                c if (c as u32) < 0x20 => Some(format!("\\u{:04x}", c as u32).into()),
-                _ => None,
-            };
-            if let Some(esc) = esc {
-                f.write_str(&self.0[start..i])?;
-                f.write_str(&esc)?;
-                start = i + c.len_utf8();
+    let mut start = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if !needs_escape(b) {
+            continue;
+        }
+        // Escaped bytes are ASCII, so `i` and `i + 1` are character boundaries.
+        out.push_str(&s[start..i]);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
             }
         }
-        f.write_str(&self.0[start..])?;
-        f.write_char('"')
+        start = i + 1;
     }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// How many bytes of `s` need an escape. Counting without an early exit lets the loop run
+/// on vectors, and nearly every string has none.
+fn escapes(s: &str) -> usize {
+    s.bytes().filter(|&b| needs_escape(b)).count()
+}
+
+/// The exact length [`write_string`] writes for `s`, so a reply can be sized up front.
+pub(crate) fn string_len(s: &str) -> usize {
+    if escapes(s) == 0 {
+        return s.len() + 2;
+    }
+    s.bytes().fold(2, |len, b| {
+        len + match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' => 2,
+            b if b < 0x20 => 6,
+            _ => 1,
+        }
+    })
 }
 
 /// `1700000000.123`-style text for epoch seconds: rounded to the millisecond, trailing zeros
@@ -142,15 +162,38 @@ pub fn epoch_seconds_text(seconds: f64) -> String {
 
 /// The same text from integer epoch milliseconds (exact).
 pub(crate) fn millis_to_seconds_text(ms: i64) -> String {
-    let sign = if ms < 0 { "-" } else { "" };
+    let mut out = String::new();
+    write_seconds_text(ms, &mut out);
+    out
+}
+
+/// Appends [`millis_to_seconds_text`] of `ms` to `out` without a string of its own.
+pub(crate) fn write_seconds_text(ms: i64, out: &mut String) {
+    if ms < 0 {
+        out.push('-');
+    }
     let abs = ms.unsigned_abs();
     let (secs, frac) = (abs / 1000, abs % 1000);
+    let _ = write!(out, "{secs}");
     if frac == 0 {
-        return format!("{sign}{secs}");
+        return;
     }
-    let frac = format!("{frac:03}");
-    format!("{sign}{secs}.{}", frac.trim_end_matches('0'))
+    let digits = [frac / 100, frac / 10 % 10, frac % 10];
+    let kept = if digits[2] != 0 {
+        3
+    } else if digits[1] != 0 {
+        2
+    } else {
+        1
+    };
+    out.push('.');
+    for d in &digits[..kept] {
+        out.push(char::from(b'0' + *d as u8));
+    }
 }
+
+/// Bytes [`write_seconds_text`] writes at most: sign, 19 digits, point, three digits.
+pub(crate) const SECONDS_TEXT_MAX: usize = 24;
 
 #[cfg(test)]
 mod tests {
@@ -169,6 +212,15 @@ mod tests {
     }
 
     #[test]
+    fn seconds_text_fits_its_bound() {
+        for ms in [i64::MIN, i64::MAX, -1, 0, 1_700_000_000_120] {
+            assert!(millis_to_seconds_text(ms).len() <= SECONDS_TEXT_MAX);
+        }
+        assert_eq!(millis_to_seconds_text(1_700_000_000_120), "1700000000.12");
+        assert_eq!(millis_to_seconds_text(-1), "-0.001");
+    }
+
+    #[test]
     fn strings_escape_like_serde_json() {
         for s in [
             "plain",
@@ -180,6 +232,7 @@ mod tests {
             let mut out = String::new();
             write_string(s, &mut out);
             assert_eq!(out, serde_json::to_string(s).unwrap());
+            assert_eq!(out.len(), string_len(s));
         }
     }
 }

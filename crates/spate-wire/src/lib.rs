@@ -22,6 +22,7 @@
 //! - `json.rs`, `cbor.rs`: each codec's parser (into a common raw tree) and writer.
 //! - `typecheck.rs`: raw tree → normalized value, with Coral's type-mismatch texts.
 //! - `validate.rs`: model constraints, with Coral's validation texts.
+//! - `records.rs`: [`encode_with_records`], the direct writer for replies full of records.
 //! - `serde_helpers.rs`: [`epoch_seconds`] and [`blob`] for `#[serde(with = ...)]`.
 //! - `eventstream.rs`: `application/vnd.amazon.eventstream` message framing.
 //! - `put_fast/`: [`put_fast`], a single-pass decoder for PutRecords and PutRecord bodies
@@ -35,6 +36,7 @@ mod json;
 mod model;
 mod operation;
 pub mod put_fast;
+mod records;
 mod serde_helpers;
 mod typecheck;
 mod validate;
@@ -47,6 +49,7 @@ use serde_json::Value;
 pub use error::WireError;
 pub use json::epoch_seconds_text;
 pub use operation::{Codec, Operation, TARGET_PREFIX};
+pub use records::{RecordFields, encode_with_records};
 pub use serde_helpers::{blob, epoch_seconds, timestamp_json};
 
 use model::{Kind, MODEL};
@@ -98,6 +101,15 @@ pub fn encode_response(op: Operation, codec: Codec, output: &Value) -> Result<Ve
         return Ok(Vec::new());
     }
     encode_with(id, codec, output)
+}
+
+/// Decodes a body holding the named model shape into its JSON-convention value, without
+/// validation: the inverse of [`encode_shape`] (what a client reads; tests compare with it).
+pub fn decode_shape(shape_name: &str, codec: Codec, body: &[u8]) -> Result<Value, WireError> {
+    let id = MODEL
+        .shape_id(shape_name)
+        .ok_or_else(|| WireError::Encoding(format!("unknown shape {shape_name}")))?;
+    decode_shape_value(id, codec, body)
 }
 
 /// Encodes `value` as the named model shape, e.g. `"SubscribeToShardEvent"` for the payload of

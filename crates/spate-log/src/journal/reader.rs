@@ -1,32 +1,149 @@
-//! Reading the journal: one record at a known offset (the read path), or every entry of a
-//! segment in order (recovery).
+//! Reading the journal: records at offsets an index gives (the read path), or every entry of
+//! a segment in order (recovery).
+
+use std::io;
 
 use bytes::Bytes;
 
 use crate::disk::{DiskFile, read_exact_at};
 use crate::error::LogError;
-use crate::journal::frame::{self, Decoded, Entry, FRAME_HEADER};
+use crate::index::IndexEntry;
+use crate::journal::frame::{self, Decoded, Entry};
 use crate::types::{SealedPayload, ShardKey, StoredRecord};
 
-/// Most records are small: one read of this size usually holds the whole frame.
+/// A window read when nothing says more of it is wanted: most frames fit, so one read
+/// usually holds the whole frame.
 const FIRST_READ: usize = 4096;
+/// The most one positioned read fetches for a run of adjacent frames. A window is shared by
+/// the records sliced from it, so this also bounds what one small record can keep alive.
+const WINDOW_MAX: u64 = 1 << 20;
 
-/// Reads the record framed at `offset`, checking it is the one the index promised.
-pub(crate) fn read_record(
-    file: &dyn DiskFile,
-    offset: u64,
+/// Reads the records an index points at, many adjacent frames per positioned read, and hands
+/// out slices of the read buffer rather than a buffer per record.
+pub(crate) struct RecordReader<'f> {
+    file: &'f dyn DiskFile,
+    shard: ShardKey,
+    /// Journal bytes from `start` on.
+    window: Bytes,
+    start: u64,
+    /// Whether the last frame read was directly followed by the next one wanted. Frames of a
+    /// shard interleaved with other shards' would make a wide window mostly waste, so only a
+    /// run of adjacent frames gets one.
+    adjacent: bool,
+}
+
+impl<'f> RecordReader<'f> {
+    pub(crate) fn new(file: &'f dyn DiskFile, shard: ShardKey) -> RecordReader<'f> {
+        RecordReader {
+            file,
+            shard,
+            window: Bytes::new(),
+            start: 0,
+            adjacent: true,
+        }
+    }
+
+    /// Reads the record of `entries[0]`, checking it is the one the index promised. The
+    /// entries after it (in index order) say how far a window can usefully reach; `budget`
+    /// is about how many more bytes of records the caller wants.
+    pub(crate) fn read(
+        &mut self,
+        entries: &[IndexEntry],
+        budget: usize,
+    ) -> Result<StoredRecord, LogError> {
+        let Some(&IndexEntry {
+            offset, counter, ..
+        }) = entries.first()
+        else {
+            return Err(LogError::Corrupt("no index entry to read".into()));
+        };
+        // Planned only when the window does not hold the frame: most calls find it there.
+        let mut want = 0;
+        let mut loaded = false;
+        loop {
+            let held = offset
+                .checked_sub(self.start)
+                .and_then(|rel| usize::try_from(rel).ok())
+                .filter(|&rel| rel < self.window.len());
+            if let Some(rel) = held {
+                match frame::decode(&self.window[rel..]) {
+                    Decoded::Incomplete { needed } => {
+                        if loaded && self.window.len() < want {
+                            return Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                format!(
+                                    "frame at offset {offset} runs past the end of its segment"
+                                ),
+                            )
+                            .into());
+                        }
+                        want = want.max(needed);
+                    }
+                    decoded => {
+                        if let (Decoded::Entry(_, len), Some(next)) = (&decoded, entries.get(1)) {
+                            self.adjacent = offset + *len as u64 == next.offset;
+                        }
+                        return record_of(&self.window, decoded, self.shard, counter, offset);
+                    }
+                }
+            }
+            if !loaded {
+                want = want.max(self.plan(entries, budget));
+            }
+            // Each load at `offset` holds more than the last (the frame's length once its
+            // header is known), or the file ended: a frame takes at most three.
+            self.load(offset, want)?;
+            loaded = true;
+        }
+    }
+
+    /// Bytes to read from `entries[0]`'s offset: up to the farthest later entry within
+    /// reach while frames run adjacent (the frames before it are then whole), else one
+    /// frame's worth.
+    fn plan(&self, entries: &[IndexEntry], budget: usize) -> usize {
+        let Some(first) = entries.first() else {
+            return FIRST_READ;
+        };
+        if !self.adjacent {
+            return FIRST_READ;
+        }
+        // Some slack over the budget for frame headers; a window past it is wasted reading.
+        let reach = WINDOW_MAX.min(budget.saturating_mul(2) as u64);
+        entries[1..]
+            .iter()
+            .map(|e| e.offset.saturating_sub(first.offset))
+            .take_while(|&span| span <= reach)
+            .last()
+            .map_or(FIRST_READ, |span| (span as usize).max(FIRST_READ))
+    }
+
+    /// Replaces the window with up to `len` bytes from `offset` (fewer at the end of the file).
+    fn load(&mut self, offset: u64, len: usize) -> Result<(), LogError> {
+        let mut buf = vec![0; len];
+        let n = self.file.read_at(offset, &mut buf)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("no journal bytes at offset {offset}"),
+            )
+            .into());
+        }
+        buf.truncate(n);
+        self.window = Bytes::from(buf);
+        self.start = offset;
+        Ok(())
+    }
+}
+
+/// The record a decoded frame of `window` holds, if it is the one wanted.
+fn record_of(
+    window: &Bytes,
+    decoded: Decoded<'_>,
     shard: ShardKey,
     counter: u64,
+    offset: u64,
 ) -> Result<StoredRecord, LogError> {
-    let mut buf = vec![0; FIRST_READ];
-    let n = file.read_at(offset, &mut buf)?;
-    buf.truncate(n);
-    if let Decoded::Incomplete { needed } = frame::decode(&buf) {
-        buf.resize(needed.max(FRAME_HEADER), 0);
-        read_exact_at(file, offset, &mut buf)?;
-    }
-    let buf = Bytes::from(buf);
-    match frame::decode(&buf) {
+    match decoded {
         Decoded::Entry(
             Entry::Record {
                 shard: s,
@@ -37,14 +154,16 @@ pub(crate) fn read_record(
             },
             _,
         ) if s == shard && c == counter => {
-            let partition_key = String::from_utf8(partition_key.to_vec()).map_err(|_| {
-                LogError::Corrupt(format!("partition key of {shard:?}/{counter} is not UTF-8"))
-            })?;
+            let partition_key = std::str::from_utf8(partition_key)
+                .map_err(|_| {
+                    LogError::Corrupt(format!("partition key of {shard:?}/{counter} is not UTF-8"))
+                })?
+                .to_owned();
             Ok(StoredRecord {
                 counter,
                 arrival_ms,
                 partition_key,
-                data: buf.slice_ref(data),
+                data: window.slice_ref(data),
                 sealed: None,
             })
         }
@@ -67,8 +186,8 @@ pub(crate) fn read_record(
             sealed: Some(SealedPayload {
                 key_id,
                 nonce,
-                aad: buf.slice_ref(aad),
-                ciphertext: buf.slice_ref(ciphertext),
+                aad: window.slice_ref(aad),
+                ciphertext: window.slice_ref(ciphertext),
             }),
         }),
         other => Err(LogError::Corrupt(format!(
@@ -161,5 +280,150 @@ impl<'f> Scanner<'f> {
                 "journal frame changed while scanning".into(),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::journal::frame::{encode_record, encode_sealed, sealed_aad};
+    use crate::types::{KEY_ID_LEN, NONCE_LEN};
+
+    const A: ShardKey = ShardKey {
+        stream: 1,
+        shard: 0,
+    };
+    const B: ShardKey = ShardKey {
+        stream: 1,
+        shard: 1,
+    };
+
+    /// A journal in memory that counts positioned reads.
+    struct Counted {
+        bytes: Vec<u8>,
+        reads: AtomicUsize,
+    }
+
+    impl DiskFile for Counted {
+        fn size(&self) -> io::Result<u64> {
+            Ok(self.bytes.len() as u64)
+        }
+        fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            let start = (offset as usize).min(self.bytes.len());
+            let n = buf.len().min(self.bytes.len() - start);
+            buf[..n].copy_from_slice(&self.bytes[start..start + n]);
+            Ok(n)
+        }
+        fn append(&self, _: &[u8]) -> io::Result<()> {
+            unreachable!()
+        }
+        fn truncate(&self, _: u64) -> io::Result<()> {
+            unreachable!()
+        }
+        fn sync_data(&self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn data(counter: u64) -> Vec<u8> {
+        // Mostly small, with a frame longer than a window now and then.
+        let len = if counter % 7 == 3 {
+            1_500_000
+        } else {
+            counter as usize * 37 % 3000
+        };
+        vec![counter as u8; len]
+    }
+
+    /// Shard A's records: a run of adjacent frames, then frames between shard B's, with one
+    /// sealed frame; returns the journal and A's index entries.
+    fn journal() -> (Counted, Vec<IndexEntry>) {
+        let mut bytes = vec![0; 24];
+        let mut entries = Vec::new();
+        for counter in 0..40u64 {
+            let offset = bytes.len() as u64;
+            if counter == 30 {
+                let aad = sealed_aad(A, counter, 5, &[1; KEY_ID_LEN]);
+                encode_sealed(&mut bytes, &aad, &[2; NONCE_LEN], &[3; 64]);
+            } else {
+                encode_record(&mut bytes, A, counter, 5, "key\"é", &data(counter));
+            }
+            entries.push(IndexEntry {
+                counter,
+                arrival_ms: 5,
+                segment: 0,
+                offset,
+            });
+            if counter >= 20 {
+                encode_record(&mut bytes, B, counter, 5, "other", &[9; 5000]);
+            }
+        }
+        let file = Counted {
+            bytes,
+            reads: AtomicUsize::new(0),
+        };
+        (file, entries)
+    }
+
+    #[test]
+    fn reads_every_record_whole_with_few_reads_per_run() {
+        let (file, entries) = journal();
+        let mut reader = RecordReader::new(&file, A);
+        for (i, e) in entries.iter().enumerate() {
+            let record = reader.read(&entries[i..], usize::MAX).unwrap();
+            assert_eq!(record.counter, e.counter);
+            if e.counter == 30 {
+                let sealed = record.sealed.unwrap();
+                assert_eq!(&sealed.ciphertext[..], &[3; 64]);
+                assert_eq!(sealed.aad.len(), frame::SEALED_AAD);
+            } else {
+                assert_eq!(record.partition_key, "key\"é");
+                assert_eq!(record.data, data(e.counter));
+            }
+        }
+        // Per-frame reads would take 40 or more.
+        let reads = file.reads.load(Ordering::Relaxed);
+        assert!(reads < 40, "{reads} reads");
+    }
+
+    #[test]
+    fn small_budgets_and_lone_entries_still_read_whole_frames() {
+        let (file, entries) = journal();
+        for e in &entries {
+            let mut reader = RecordReader::new(&file, A);
+            let record = reader.read(std::slice::from_ref(e), 0).unwrap();
+            assert_eq!(record.counter, e.counter);
+        }
+    }
+
+    #[test]
+    fn checksums_and_the_promised_counter_are_checked() {
+        let (mut file, entries) = journal();
+        let mut reader = RecordReader::new(&file, A);
+        let wrong = IndexEntry {
+            counter: 99,
+            ..entries[1]
+        };
+        assert!(matches!(
+            reader.read(&[wrong], 1),
+            Err(LogError::Corrupt(_))
+        ));
+        let at = entries[2].offset as usize + 40;
+        file.bytes[at] ^= 1;
+        let mut reader = RecordReader::new(&file, A);
+        assert!(reader.read(&entries[..1], usize::MAX).is_ok());
+        assert!(matches!(
+            reader.read(&entries[2..], usize::MAX),
+            Err(LogError::Corrupt(_))
+        ));
+        // An offset past the end is an error, not a loop.
+        let past = IndexEntry {
+            offset: file.bytes.len() as u64 + 10,
+            ..entries[0]
+        };
+        assert!(reader.read(&[past], 1).is_err());
     }
 }

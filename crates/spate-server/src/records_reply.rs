@@ -1,0 +1,64 @@
+//! Replies full of records — GetRecords' output and SubscribeToShard's events — written by
+//! `spate_wire::encode_with_records` straight from the engine's records, rather than through
+//! a `serde_json::Value` of every record. Their other members still take the generic path.
+
+use serde::Serialize;
+use serde_json::Value;
+use spate_engine::ops::get_records::{Output, Record};
+use spate_engine::{ApiError, ApiResult, SubscribeToShardEvent};
+use spate_wire::{Codec, RecordFields, WireError};
+
+/// The GetRecords reply body.
+pub fn get_records(codec: Codec, output: Output) -> ApiResult<Vec<u8>> {
+    let Output {
+        records,
+        next_shard_iterator,
+        millis_behind_latest,
+        child_shards,
+    } = output;
+    // The same struct without records: its members and omissions stay the engine's to decide.
+    let rest = Output {
+        records: Vec::new(),
+        next_shard_iterator,
+        millis_behind_latest,
+        child_shards,
+    };
+    encode("GetRecordsOutput", codec, &records, &rest).map_err(ApiError::internal)
+}
+
+/// The payload of one `SubscribeToShardEvent` message.
+pub fn subscribe_event(codec: Codec, event: &SubscribeToShardEvent) -> Result<Vec<u8>, String> {
+    let rest = SubscribeToShardEvent {
+        records: Vec::new(),
+        continuation_sequence_number: event.continuation_sequence_number.clone(),
+        millis_behind_latest: event.millis_behind_latest,
+        child_shards: event.child_shards.clone(),
+    };
+    encode("SubscribeToShardEvent", codec, &event.records, &rest).map_err(|e| e.to_string())
+}
+
+fn encode(
+    shape: &str,
+    codec: Codec,
+    records: &[Record],
+    rest: &impl Serialize,
+) -> Result<Vec<u8>, WireError> {
+    let mut rest = serde_json::to_value(rest).map_err(|e| WireError::Encoding(e.to_string()))?;
+    if let Value::Object(members) = &mut rest {
+        members.remove("Records");
+    }
+    spate_wire::encode_with_records(shape, codec, records.iter().map(fields), &rest)
+}
+
+fn fields(record: &Record) -> RecordFields<'_> {
+    RecordFields {
+        sequence_number: &record.sequence_number,
+        arrival_ms: record.approximate_arrival_timestamp.0,
+        data: &record.data.0,
+        partition_key: &record.partition_key,
+        encryption_type: record.encryption_type.as_deref(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
