@@ -56,4 +56,8 @@ def test_disk_space_is_reclaimed(tmp_path):
         while disk_usage(data_dir) > full // 2:
             assert time.monotonic() < deadline, f"still {disk_usage(data_dir)} of {full} bytes"
             time.sleep(0.1)
-        assert read_shard(k, name, "shardId-000000000000") == []
+        # Older segments go first; the newest records expire up to 0.96 s after the last
+        # write, which a busy machine may not have reached yet.
+        while (left := len(read_shard(k, name, "shardId-000000000000"))) > 0:
+            assert time.monotonic() < deadline, f"{left} records still readable"
+            time.sleep(0.1)
