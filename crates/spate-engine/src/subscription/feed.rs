@@ -22,6 +22,11 @@ use crate::views::{child_shards, sequence_before, sequence_number};
 /// that a slow subscriber pins little memory, large enough to carry 2 MiB/s in a few events.
 const EVENT_BYTES: usize = 1 << 20;
 
+/// At most this many records behind the shard's committed end, a subscription reads on its
+/// own task (see `read`), taking at most `INLINE_BYTES` of them per event.
+const INLINE_RECORDS: u64 = 64;
+const INLINE_BYTES: usize = 256 << 10;
+
 /// How much a consumer may read at once from a full budget: one second's worth.
 const BURST: Duration = Duration::from_secs(1);
 
@@ -117,9 +122,15 @@ impl Subscription {
             self.stream.key.region.clone(),
             self.stream.key.account.clone(),
         );
-        tokio::task::spawn_blocking(move || {
+        // A subscriber that keeps up reads a few records just committed: a copy from memory
+        // and page cache, cheaper than the hop to the blocking pool, which would otherwise
+        // cost more than the read itself for every event. Anything bigger goes to the pool.
+        let behind = self.commits.borrow().saturating_sub(from);
+        let inline = behind <= INLINE_RECORDS;
+        let max_bytes = if inline { INLINE_BYTES } else { EVENT_BYTES };
+        let read = move || {
             let mut batch = log
-                .read(key, from, trim_horizon, MAX_GET_RECORDS_LIMIT, EVENT_BYTES)
+                .read(key, from, trim_horizon, MAX_GET_RECORDS_LIMIT, max_bytes)
                 .map_err(ApiError::internal)?;
             // A record whose key is unusable ends the subscription with the KMS exception.
             kms.open_records(&mut batch.records, &region, &account)?;
@@ -127,9 +138,13 @@ impl Subscription {
                 .shard_state(key, trim_horizon)
                 .map_err(ApiError::internal)?;
             Ok::<_, ApiError>((batch, tip))
-        })
-        .await
-        .map_err(ApiError::internal)?
+        };
+        if inline {
+            return read();
+        }
+        tokio::task::spawn_blocking(read)
+            .await
+            .map_err(ApiError::internal)?
     }
 
     /// The event a read makes, if one is due: records, the closed shard's children, or a
