@@ -1,5 +1,6 @@
 //! Appending: counters and arrival times are assigned under the queue lock, in call order,
-//! and the caller waits for the writer's group commit.
+//! and the caller waits for the writer's group commit — or, with `Durability::None` and the
+//! writer free, runs that commit itself (`commit_inline`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -8,11 +9,12 @@ use tokio::sync::oneshot;
 
 use crate::error::LogError;
 use crate::journal::frame::{record_frame_len, sealed_frame_len};
+use crate::journal::writer::commit_inline;
 use crate::log::Log;
 use crate::seal::{Plain, SealSlot, seal_into};
 use crate::state::{Job, PendingRecord, Shared};
 use crate::sync::lock;
-use crate::types::{Appended, NewRecord, Sealer};
+use crate::types::{Appended, Durability, NewRecord, Sealer};
 
 type Reply = oneshot::Receiver<Result<Vec<Appended>, LogError>>;
 
@@ -153,8 +155,14 @@ fn try_enqueue(
         done,
         sealed: slot.clone(),
     });
-    shared.wake_writer.notify_one();
+    let inline = sealer.is_none() && shared.config.durability == Durability::None;
+    if !inline {
+        shared.wake_writer.notify_one();
+    }
     drop(q);
+    if inline {
+        commit_inline(shared);
+    }
     if let (Some(slot), Some(sealer)) = (slot, sealer) {
         seal_into(&slot, sealer, plain);
     }

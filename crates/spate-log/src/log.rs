@@ -75,11 +75,24 @@ impl Log {
             segments: RwLock::new(Default::default()),
             retention: Mutex::new(HashMap::new()),
             stats: Default::default(),
+            writer: Mutex::new(None),
         });
         let w = recovery::recover(&shared)?;
-        let writer = std::thread::Builder::new()
-            .name("spate-log-writer".into())
-            .spawn(move || writer::run(w))?;
+        *lock(&shared.writer) = Some(w);
+        let writer = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("spate-log-writer".into())
+                .spawn(move || writer::run(shared))
+        };
+        let writer = match writer {
+            Ok(writer) => writer,
+            Err(error) => {
+                // Break the writer's cycle through `Shared` before giving up.
+                *lock(&shared.writer) = None;
+                return Err(error.into());
+            }
+        };
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let maintenance = {
             let (shared, stop) = (shared.clone(), stop.clone());

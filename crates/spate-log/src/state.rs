@@ -144,6 +144,10 @@ pub(crate) struct Shared {
     pub segments: RwLock<BTreeMap<u64, Arc<dyn DiskFile>>>,
     pub retention: Mutex<HashMap<u64, Duration>>,
     pub stats: crate::stats::Stats,
+    /// The journal writer: whoever holds it may take jobs from the queue and run them, in
+    /// queue order. Taken before `queue` whenever both are held. `None` before recovery has
+    /// built it and after shutdown.
+    pub writer: Mutex<Option<crate::journal::writer::Writer>>,
 }
 
 impl Shared {

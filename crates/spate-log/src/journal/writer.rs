@@ -36,44 +36,78 @@ pub(crate) struct Writer {
     pub last_sync: Instant,
 }
 
-/// Runs the writer until shutdown.
-pub(crate) fn run(mut w: Writer) {
+/// Runs the writer thread until shutdown. It takes the writer (`Shared::writer`) before the
+/// queue, as everyone does, and lets go of it while it sleeps, so a caller may commit its own
+/// append meanwhile (see [`commit_inline`]).
+pub(crate) fn run(shared: Arc<Shared>) {
     loop {
-        let jobs = {
-            let mut q = lock(&w.shared.queue);
-            loop {
-                if !q.jobs.is_empty() {
-                    break std::mem::take(&mut q.jobs);
+        let mut guard = lock(&shared.writer);
+        let Some(w) = guard.as_mut() else {
+            return;
+        };
+        let mut q = lock(&shared.queue);
+        if q.jobs.is_empty() {
+            let due = w.interval_sync_due(q.poisoned);
+            match due {
+                Some(wait) if wait.is_zero() => {
+                    drop(q);
+                    if let Err(e) = w.sync_journal() {
+                        tracing::error!(error = %e, "journal sync failed; poisoning the log");
+                        shared.poison();
+                    }
                 }
-                match w.interval_sync_due(q.poisoned) {
-                    None => {
-                        q = w
-                            .shared
-                            .wake_writer
-                            .wait(q)
-                            .unwrap_or_else(|e| e.into_inner());
-                    }
-                    Some(wait) if !wait.is_zero() => {
-                        q = w
-                            .shared
-                            .wake_writer
-                            .wait_timeout(q, wait)
-                            .map_or_else(|e| e.into_inner().0, |r| r.0);
-                    }
-                    Some(_) => {
-                        drop(q);
-                        if let Err(e) = w.sync_journal() {
-                            tracing::error!(error = %e, "journal sync failed; poisoning the log");
-                            w.shared.poison();
-                        }
-                        q = lock(&w.shared.queue);
+                _ => {
+                    // Sleep with the writer free; whatever woke us is looked at afresh.
+                    drop(guard);
+                    match due {
+                        None => drop(shared.wake_writer.wait(q)),
+                        Some(wait) => drop(shared.wake_writer.wait_timeout(q, wait)),
                     }
                 }
             }
-        };
+            continue;
+        }
+        let jobs = std::mem::take(&mut q.jobs);
+        drop(q);
         if !w.process(jobs) {
+            // Shut down: drop the writer, and with it its handle on `Shared`.
+            *guard = None;
             return;
         }
+    }
+}
+
+/// Commits the queued appends on the calling thread when the writer is free, saving the
+/// round trip through the writer thread: two wake-ups per request. Only with
+/// `Durability::None` (a write is a copy into the page cache, never a sync that would stall
+/// an async worker), and only when everything queued is plain appends; otherwise, or when
+/// someone else holds the writer, the writer thread is woken as usual. Appends stay in queue
+/// order: jobs leave the queue only under the writer.
+pub(crate) fn commit_inline(shared: &Shared) {
+    if let Ok(mut guard) = shared.writer.try_lock()
+        && let Some(w) = guard.as_mut()
+    {
+        let jobs = {
+            let mut q = lock(&shared.queue);
+            let plain = q
+                .jobs
+                .iter()
+                .all(|job| matches!(job, Job::Append { sealed: None, .. }));
+            if plain {
+                std::mem::take(&mut q.jobs)
+            } else {
+                Vec::new()
+            }
+        };
+        // Only appends: `process` cannot meet a shutdown here.
+        w.process(jobs);
+        drop(guard);
+    }
+    // Jobs queued while the writer was busy (or not ours to run) must not wait: wake the
+    // thread for them.
+    let q = lock(&shared.queue);
+    if !q.jobs.is_empty() {
+        shared.wake_writer.notify_one();
     }
 }
 
