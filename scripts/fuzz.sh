@@ -23,7 +23,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(json_request cbor_request eventstream sigv4_header iterator log_recovery)
+    targets=(json_request cbor_request eventstream sigv4_header iterator log_recovery put_fast)
 fi
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 for target in "${targets[@]}"; do

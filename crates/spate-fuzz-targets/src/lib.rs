@@ -23,6 +23,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("sigv4_header", sigv4_header),
     ("iterator", iterator),
     ("log_recovery", log_recovery),
+    ("put_fast", put_fast),
 ];
 
 /// Any bytes as a JSON request body of any operation (picked by the first byte): an AWS
@@ -43,6 +44,80 @@ fn request(codec: Codec, data: &[u8]) {
     let op = Operation::ALL[usize::from(pick) % Operation::ALL.len()];
     if let Ok(value) = decode_request(op, codec, body) {
         let _ = spate_wire::encode_response(op, codec, &value);
+    }
+}
+
+/// Any bytes as a PutRecords or PutRecord body (the first byte picks which, and JSON or
+/// CBOR): whatever the single-pass decoder of the hot puts accepts, the generic decoder must
+/// accept too and read the same, or the fast path would change what the server answers.
+pub fn put_fast(data: &[u8]) {
+    use spate_wire::put_fast::{decode_put_record, decode_put_records};
+    let Some((&pick, body)) = data.split_first() else {
+        return;
+    };
+    let codec = if pick & 2 == 0 {
+        Codec::Json
+    } else {
+        Codec::Cbor
+    };
+    let generic = |op| match decode_request(op, codec, body) {
+        Ok(value) => value,
+        Err(error) => panic!("the fast path took a body the generic path refuses: {error:?}"),
+    };
+    let text = |value: &serde_json::Value, member: &str| {
+        value
+            .get(member)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    if pick & 1 == 0 {
+        let Some(fast) = decode_put_records(codec, body) else {
+            return;
+        };
+        let value = generic(Operation::PutRecords);
+        assert_eq!(text(&value, "StreamName"), fast.stream_name);
+        assert_eq!(text(&value, "StreamARN"), fast.stream_arn);
+        let entries = value["Records"].as_array().map_or(&[][..], Vec::as_slice);
+        assert_eq!(entries.len(), fast.records.len());
+        for (entry, record) in entries.iter().zip(&fast.records) {
+            same_entry(entry, record);
+        }
+    } else {
+        let Some(fast) = decode_put_record(codec, body) else {
+            return;
+        };
+        let value = generic(Operation::PutRecord);
+        assert_eq!(text(&value, "StreamName"), fast.stream_name);
+        assert_eq!(text(&value, "StreamARN"), fast.stream_arn);
+        assert_eq!(
+            text(&value, "SequenceNumberForOrdering"),
+            fast.sequence_number_for_ordering
+        );
+        same_entry(&value, &fast.record);
+    }
+}
+
+/// A record as the generic decoder read it (`Data` in base64, as JSON carries it) against the
+/// fast decoder's.
+fn same_entry(generic: &serde_json::Value, fast: &spate_wire::put_fast::PutEntry) {
+    let text = |member: &str| {
+        generic
+            .get(member)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let data = text("Data").map(|b64| base64_decode(&b64));
+    assert_eq!(data.as_deref(), Some(&fast.data[..]));
+    assert_eq!(text("PartitionKey"), fast.partition_key);
+    assert_eq!(text("ExplicitHashKey"), fast.explicit_hash_key);
+}
+
+/// Standard padded base64, which the generic decoder has already checked.
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    match base64::engine::general_purpose::STANDARD.decode(text) {
+        Ok(bytes) => bytes,
+        Err(error) => panic!("the generic decoder passed bad base64 {text:?}: {error}"),
     }
 }
 

@@ -157,7 +157,32 @@ fn iterator_takes_random_and_mutated_input() {
 }
 
 #[test]
+fn put_fast_takes_random_and_mutated_input() {
+    random_inputs("put_fast", 2_000);
+}
+
+#[test]
 fn log_recovery_takes_random_and_mutated_input() {
     // Each case opens a log (a writer thread and a checkpoint), so fewer of them.
     random_inputs("log_recovery", 200);
+}
+
+/// The put_fast seeds are bodies the fast decoder takes, so mutating them explores its
+/// accepting paths, where the comparison with the generic decoder happens.
+#[test]
+fn the_put_fast_seeds_take_the_fast_path() {
+    use spate_wire::Codec;
+    use spate_wire::put_fast::{decode_put_record, decode_put_records};
+    let kept = kept("put_fast");
+    assert!(kept.len() >= 6);
+    for (name, input) in kept {
+        let (pick, body) = input.split_first().expect("a pick byte");
+        let codec = if pick & 2 == 0 { Codec::Json } else { Codec::Cbor };
+        let taken = if pick & 1 == 0 {
+            decode_put_records(codec, body).is_some()
+        } else {
+            decode_put_record(codec, body).is_some()
+        };
+        assert!(taken, "{name} is declined by the fast path");
+    }
 }
