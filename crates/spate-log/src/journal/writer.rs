@@ -80,7 +80,8 @@ pub(crate) fn run(shared: Arc<Shared>) {
 /// Commits the queued appends on the calling thread when the writer is free, saving the
 /// round trip through the writer thread: two wake-ups per request. Only with
 /// `Durability::None` (a write is a copy into the page cache, never a sync that would stall
-/// an async worker), and only when everything queued is plain appends; otherwise, or when
+/// an async worker), and only when everything queued is plain appends that fit in the
+/// current segment; otherwise, or when
 /// someone else holds the writer, the writer thread is woken as usual. Appends stay in queue
 /// order: jobs leave the queue only under the writer.
 pub(crate) fn commit_inline(shared: &Shared) {
@@ -89,11 +90,21 @@ pub(crate) fn commit_inline(shared: &Shared) {
     {
         let jobs = {
             let mut q = lock(&shared.queue);
-            let plain = q
-                .jobs
-                .iter()
-                .all(|job| matches!(job, Job::Append { sealed: None, .. }));
-            if plain {
+            let mut bytes = 0;
+            let plain = q.jobs.iter().all(|job| match job {
+                Job::Append {
+                    sealed: None,
+                    bytes: b,
+                    ..
+                } => {
+                    bytes += *b as u64;
+                    true
+                }
+                _ => false,
+            });
+            // Starting a segment syncs the old one and the new one's header: the thread's.
+            let rolls = w.active.len + bytes > shared.config.segment_bytes;
+            if plain && !rolls {
                 std::mem::take(&mut q.jobs)
             } else {
                 Vec::new()
