@@ -177,7 +177,11 @@ fn the_put_fast_seeds_take_the_fast_path() {
     assert!(kept.len() >= 6);
     for (name, input) in kept {
         let (pick, body) = input.split_first().expect("a pick byte");
-        let codec = if pick & 2 == 0 { Codec::Json } else { Codec::Cbor };
+        let codec = if pick & 2 == 0 {
+            Codec::Json
+        } else {
+            Codec::Cbor
+        };
         let taken = if pick & 1 == 0 {
             decode_put_records(codec, body).is_some()
         } else {
