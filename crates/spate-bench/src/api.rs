@@ -37,6 +37,15 @@ impl std::fmt::Display for ApiFailure {
 
 impl std::error::Error for ApiFailure {}
 
+impl ApiFailure {
+    /// Whether `error` is an error reply of the AWS type `error_type` (namespace ignored).
+    pub fn is(error: &anyhow::Error, error_type: &str) -> bool {
+        error
+            .downcast_ref::<ApiFailure>()
+            .is_some_and(|f| f.error_type.ends_with(error_type))
+    }
+}
+
 impl Api {
     pub async fn connect(addr: SocketAddr) -> anyhow::Result<Api> {
         let conn = Http1Conn::connect(addr)
@@ -87,13 +96,10 @@ impl Api {
                 json!({"StreamName": name, "ShardCount": shards}),
             )
             .await;
-        if let Err(error) = created {
-            let in_use = error
-                .downcast_ref::<ApiFailure>()
-                .is_some_and(|f| f.error_type.ends_with("ResourceInUseException"));
-            if !in_use {
-                return Err(error.context(format!("creating stream {name}")));
-            }
+        if let Err(error) = created
+            && !ApiFailure::is(&error, "ResourceInUseException")
+        {
+            return Err(error.context(format!("creating stream {name}")));
         }
         loop {
             let summary = self

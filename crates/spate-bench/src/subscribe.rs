@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::json;
 use spate_wire::eventstream::{EventStreamError, decode_message};
 
-use crate::api::Api;
+use crate::api::{Api, ApiFailure};
 use crate::conn::AUTHORIZATION;
 use crate::kinesis::Codec;
 use crate::replies::{self, ReadRecord};
@@ -35,13 +35,10 @@ pub async fn ensure_consumer(api: &mut Api, stream: &str, name: &str) -> anyhow:
             json!({"StreamARN": stream_arn, "ConsumerName": name}),
         )
         .await;
-    if let Err(error) = registered {
-        let in_use = error
-            .downcast_ref::<crate::api::ApiFailure>()
-            .is_some_and(|f| f.error_type.ends_with("ResourceInUseException"));
-        if !in_use {
-            return Err(error.context(format!("registering consumer {name}")));
-        }
+    if let Err(error) = registered
+        && !ApiFailure::is(&error, "ResourceInUseException")
+    {
+        return Err(error.context(format!("registering consumer {name}")));
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
