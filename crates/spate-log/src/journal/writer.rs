@@ -234,8 +234,14 @@ impl Writer {
     }
 
     fn write_group(&mut self, group: &[Job]) -> Result<(), LogError> {
-        let mut buf = Vec::new();
-        let mut placed: Vec<(&PendingRecord, usize)> = Vec::new();
+        // Sized once: a 500-record group would otherwise regrow (and copy) its buffer ~20
+        // times. Control frames are small and may still grow it once.
+        let (bytes, records) = group.iter().fold((0, 0), |(b, n), job| match job {
+            Job::Append { bytes, records, .. } => (b + bytes, n + records.len()),
+            _ => (b, n),
+        });
+        let mut buf = Vec::with_capacity(bytes + 64);
+        let mut placed: Vec<(&PendingRecord, usize)> = Vec::with_capacity(records);
         let mut must_sync = self.shared.config.durability == Durability::Fsync;
         for job in group {
             match job {
