@@ -156,7 +156,7 @@ fn try_enqueue(
         sealed: slot.clone(),
     });
     let inline = sealer.is_none() && shared.config.durability == Durability::None;
-    if !inline {
+    if !inline && q.writer_asleep {
         shared.wake_writer.notify_one();
     }
     drop(q);

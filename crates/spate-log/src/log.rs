@@ -67,6 +67,7 @@ impl Log {
                 pending_bytes: 0,
                 poisoned: false,
                 closing: false,
+                writer_asleep: false,
                 shards: HashMap::new(),
             }),
             wake_writer: Condvar::new(),

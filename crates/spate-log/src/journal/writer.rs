@@ -12,7 +12,7 @@ use crate::error::LogError;
 use crate::index::{Chunk, IndexEntry, IndexFiles, ShardBatch};
 use crate::journal::{SEGMENT_HEADER, create_segment, frame};
 use crate::state::{Job, PendingRecord, ShardView, Shared};
-use crate::sync::{lock, read, write};
+use crate::sync::{lock, read, wait, wait_timeout, write};
 use crate::types::{Appended, Durability, ShardKey};
 
 /// The segment being appended to.
@@ -59,10 +59,12 @@ pub(crate) fn run(shared: Arc<Shared>) {
                 _ => {
                     // Sleep with the writer free; whatever woke us is looked at afresh.
                     drop(guard);
-                    match due {
-                        None => drop(shared.wake_writer.wait(q)),
-                        Some(wait) => drop(shared.wake_writer.wait_timeout(q, wait)),
-                    }
+                    q.writer_asleep = true;
+                    let mut q = match due {
+                        None => wait(&shared.wake_writer, q),
+                        Some(wait) => wait_timeout(&shared.wake_writer, q, wait),
+                    };
+                    q.writer_asleep = false;
                 }
             }
             continue;
