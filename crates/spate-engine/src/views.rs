@@ -67,7 +67,7 @@ pub fn sequence_number(
         counter,
         arrival_secs: (arrival_ms / 1000) as u64,
     }
-    .to_string()
+    .to_decimal()
 }
 
 /// A sequence number just below every record of `counter` in `shard`: the counter with no

@@ -8,7 +8,16 @@ pub struct ShardId(pub u32);
 
 /// The id of the shard with this index, e.g. `shardId-000000000007`.
 pub fn shard_id(index: u32) -> String {
-    ShardId(index).to_string()
+    // `shardId-` and twelve digits, written directly: every put reply carries one.
+    let mut text = *b"shardId-000000000000";
+    let mut rest = index;
+    for at in (8..text.len()).rev() {
+        text[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    std::str::from_utf8(&text)
+        .map(str::to_owned)
+        .unwrap_or_default()
 }
 
 impl fmt::Display for ShardId {
@@ -40,6 +49,7 @@ mod tests {
     fn formats_and_parses() {
         assert_eq!(shard_id(0), "shardId-000000000000");
         assert_eq!(shard_id(12), "shardId-000000000012");
+        assert_eq!(shard_id(u32::MAX), format!("shardId-{:012}", u32::MAX));
         assert_eq!(ShardId::parse("shardId-000000000012"), Some(ShardId(12)));
         assert_eq!(ShardId::parse("shardId-3"), Some(ShardId(3)));
         assert_eq!(ShardId::parse("3"), Some(ShardId(3)));
