@@ -18,55 +18,8 @@ pub struct AuthorizationHeader<'a> {
 impl<'a> AuthorizationHeader<'a> {
     /// Parses the header the way AWS's front end does, naming every missing part.
     pub fn parse(value: &'a str) -> Result<AuthorizationHeader<'a>, AuthError> {
-        let incomplete =
-            |what: String| AuthError::Incomplete(format!("{what} Authorization={value}"));
-        let rest = value.strip_prefix("AWS4-HMAC-SHA256").ok_or_else(|| {
-            incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header, and the AWS4-HMAC-SHA256 algorithm.".to_owned())
-        })?;
-        let (mut credential, mut signed, mut signature) = (None, None, None);
-        for part in rest.split(',') {
-            let part = part.trim();
-            if let Some(v) = part.strip_prefix("Credential=") {
-                credential = Some(v);
-            } else if let Some(v) = part.strip_prefix("SignedHeaders=") {
-                signed = Some(v);
-            } else if let Some(v) = part.strip_prefix("Signature=") {
-                signature = Some(v);
-            }
-        }
-        let missing: Vec<String> = [
-            ("Credential", credential),
-            ("Signature", signature),
-            ("SignedHeaders", signed),
-        ]
-        .iter()
-        .filter(|(_, v)| v.is_none())
-        .map(|(name, _)| format!("Authorization header requires '{name}' parameter."))
-        .collect();
-        if !missing.is_empty() {
-            return Err(incomplete(missing.join(" ")));
-        }
-        let (Some(credential), Some(signed), Some(signature)) = (credential, signed, signature)
-        else {
-            return Err(incomplete(String::new()));
-        };
-        let scope: Vec<&str> = credential.split('/').collect();
-        let [access_key, date, region, service, terminator] = scope[..] else {
-            return Err(incomplete(format!(
-                "Credential should be scoped to a valid region, not '{}'.",
-                scope.get(2).copied().unwrap_or("")
-            )));
-        };
-        if terminator != "aws4_request" {
-            return Err(incomplete(format!(
-                "Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'."
-            )));
-        }
-        if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(incomplete(format!(
-                "Date must be in ISO-8601 'basic format'. Got '{date}'."
-            )));
-        }
+        let (credential, signed, signature) = parts(value)?;
+        let [access_key, date, region, service] = scope(value, credential)?;
         Ok(AuthorizationHeader {
             access_key,
             date,
@@ -76,6 +29,85 @@ impl<'a> AuthorizationHeader<'a> {
             signature,
         })
     }
+
+    /// The region of the credential scope of a header that [`AuthorizationHeader::parse`]
+    /// accepts, without allocating: what an unauthenticated server reads from every request.
+    pub fn region_of(value: &'a str) -> Option<&'a str> {
+        let (credential, _, _) = parts(value).ok()?;
+        let [_, _, region, _] = scope(value, credential).ok()?;
+        Some(region)
+    }
+}
+
+fn incomplete(what: &str, value: &str) -> AuthError {
+    AuthError::Incomplete(format!("{what} Authorization={value}"))
+}
+
+/// The Credential, SignedHeaders and Signature values.
+fn parts(value: &str) -> Result<(&str, &str, &str), AuthError> {
+    let rest = value.strip_prefix("AWS4-HMAC-SHA256").ok_or_else(|| {
+        incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header, and the AWS4-HMAC-SHA256 algorithm.", value)
+    })?;
+    let (mut credential, mut signed, mut signature) = (None, None, None);
+    for part in rest.split(',') {
+        let part = part.trim();
+        if let Some(v) = part.strip_prefix("Credential=") {
+            credential = Some(v);
+        } else if let Some(v) = part.strip_prefix("SignedHeaders=") {
+            signed = Some(v);
+        } else if let Some(v) = part.strip_prefix("Signature=") {
+            signature = Some(v);
+        }
+    }
+    match (credential, signed, signature) {
+        (Some(credential), Some(signed), Some(signature)) => Ok((credential, signed, signature)),
+        _ => {
+            let missing: Vec<String> = [
+                ("Credential", credential),
+                ("Signature", signature),
+                ("SignedHeaders", signed),
+            ]
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(name, _)| format!("Authorization header requires '{name}' parameter."))
+            .collect();
+            Err(incomplete(&missing.join(" "), value))
+        }
+    }
+}
+
+/// Access key, date, region and service of `access/yyyymmdd/region/service/aws4_request`.
+fn scope<'a>(value: &str, credential: &'a str) -> Result<[&'a str; 4], AuthError> {
+    let mut fields = credential.split('/');
+    let mut scope = [""; 5];
+    let mut count = 0;
+    for field in fields.by_ref().take(5) {
+        scope[count] = field;
+        count += 1;
+    }
+    let [access_key, date, region, service, terminator] = scope;
+    if count < 5 || fields.next().is_some() {
+        let region = if count > 2 { region } else { "" };
+        return Err(incomplete(
+            &format!("Credential should be scoped to a valid region, not '{region}'."),
+            value,
+        ));
+    }
+    if terminator != "aws4_request" {
+        return Err(incomplete(
+            &format!(
+                "Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'."
+            ),
+            value,
+        ));
+    }
+    if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(incomplete(
+            &format!("Date must be in ISO-8601 'basic format'. Got '{date}'."),
+            value,
+        ));
+    }
+    Ok([access_key, date, region, service])
 }
 
 #[cfg(test)]
@@ -95,6 +127,26 @@ mod tests {
             ["content-type", "host", "x-amz-date", "x-amz-target"]
         );
         assert_eq!(header.signature, "abc123");
+    }
+
+    #[test]
+    fn region_of_agrees_with_parse() {
+        for value in [
+            "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=0",
+            "AWS4-HMAC-SHA256 Credential=AKID/20260101/0/kinesis/aws4_request,SignedHeaders=host,Signature=0",
+            "AWS4-HMAC-SHA256 Credential=AKID/0/127/aws4_request, SignedHeaders=host, Signature=0",
+            "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/kinesis/aws4_request/x, SignedHeaders=host, Signature=0",
+            "AWS4-HMAC-SHA256 Credential=AKID/2026010/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=0",
+            "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/kinesis/aws4_request, Signature=0",
+            "Basic dXNlcg==",
+            "",
+        ] {
+            assert_eq!(
+                AuthorizationHeader::region_of(value),
+                AuthorizationHeader::parse(value).ok().map(|h| h.region),
+                "{value}"
+            );
+        }
     }
 
     #[test]

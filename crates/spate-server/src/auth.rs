@@ -32,16 +32,18 @@ pub struct Head {
 /// `us-east-1`, `eu-west-2`, `us-gov-west-1`: what a real region name looks like. boto 2
 /// signs requests to 127.0.0.1 with region `0`, which must not become a namespace.
 pub fn is_region_name(text: &str) -> bool {
-    let parts: Vec<&str> = text.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
-        && parts[1..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts
-            .last()
-            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    let lower = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+    let Some((area, rest)) = text.split_once('-') else {
+        return false;
+    };
+    let Some((middle, number)) = rest.rsplit_once('-') else {
+        return false;
+    };
+    area.len() == 2
+        && lower(area)
+        && middle.split('-').all(lower)
+        && !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn auth_error(error: AuthError) -> ApiError {
@@ -83,10 +85,8 @@ impl Authenticator {
                     .headers
                     .get(http::header::AUTHORIZATION)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| AuthorizationHeader::parse(v).ok())
-                    .map(|h| h.region.to_owned());
-                let region =
-                    scope_region.map_or_else(|| config.region.clone(), |r| region_or_default(&r));
+                    .and_then(AuthorizationHeader::region_of);
+                let region = scope_region.map_or_else(|| config.region.clone(), region_or_default);
                 Ok(RequestContext::unverified(
                     &config.account_id,
                     &region,

@@ -246,19 +246,21 @@ async fn handle(frontend: &Frontend, request: Request<Incoming>, request_id: Str
     let (codec, operation) = match request::check(&request, &request_id) {
         Ok(request::Checked::Kinesis { codec, operation }) => (codec, operation),
         Ok(request::Checked::LegacyJson) => {
-            return match request::read_body(request, Codec::Json, &request_id).await {
+            let (parts, body) = request.into_parts();
+            return match request::read_body(&parts.headers, body, Codec::Json, &request_id).await {
                 Ok(body) => response::legacy_envelope(&request_id, &body),
                 Err(reply) => *reply,
             };
         }
         Err(reply) => return *reply,
     };
+    let (parts, body) = request.into_parts();
     let head = Head {
-        method: request.method().clone(),
-        uri: request.uri().clone(),
-        headers: request.headers().clone(),
+        method: parts.method,
+        uri: parts.uri,
+        headers: parts.headers,
     };
-    let body = match request::read_body(request, codec, &request_id).await {
+    let body = match request::read_body(&head.headers, body, codec, &request_id).await {
         Ok(body) => body,
         Err(reply) => return *reply,
     };

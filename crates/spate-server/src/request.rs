@@ -2,7 +2,7 @@
 //! the body within the size cap.
 
 use bytes::Bytes;
-use http::{Method, Request, header};
+use http::{HeaderMap, Method, Request, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use spate_engine::{ApiError, ErrorKind};
@@ -87,11 +87,15 @@ fn check_authorization(request: &Request<Incoming>) -> Result<(), ApiError> {
         ));
     }
     let value = value.to_str().unwrap_or("");
-    let missing: Vec<String> = ["Credential", "Signature", "SignedHeaders"]
-        .iter()
-        .filter(|part| !value.contains(&format!("{part}=")))
-        .map(|part| format!("Authorization header requires '{part}' parameter."))
-        .collect();
+    let missing: Vec<String> = [
+        ("Credential", "Credential="),
+        ("Signature", "Signature="),
+        ("SignedHeaders", "SignedHeaders="),
+    ]
+    .iter()
+    .filter(|(_, key)| !value.contains(key))
+    .map(|(part, _)| format!("Authorization header requires '{part}' parameter."))
+    .collect();
     if !missing.is_empty() {
         return Err(ApiError::new(
             ErrorKind::IncompleteSignature,
@@ -104,21 +108,21 @@ fn check_authorization(request: &Request<Incoming>) -> Result<(), ApiError> {
 /// Reads the whole body, refusing it with 413 as soon as it passes the cap: at once when a
 /// Content-Length announces it, otherwise when the bytes read pass it.
 pub async fn read_body(
-    request: Request<Incoming>,
+    headers: &HeaderMap,
+    body: Incoming,
     codec: Codec,
     request_id: &str,
 ) -> Result<Bytes, Box<Reply>> {
     let limit = body_limit(codec);
 
-    let declared = request
-        .headers()
+    let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(Box::new(response::too_large(request_id, codec, limit)));
     }
-    match Limited::new(request.into_body(), limit).collect().await {
+    match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error)
             if error

@@ -4,7 +4,7 @@ use std::convert::Infallible;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{HeaderName, HeaderValue, Response, StatusCode, header};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use spate_engine::{ApiError, ErrorKind};
@@ -32,27 +32,36 @@ fn status_of(kind: ErrorKind) -> StatusCode {
 
 /// A fresh request id, as `x-amzn-RequestId` carries on every reply.
 pub fn request_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut text)
+        .to_owned()
 }
+
+// HTTP/1 writes header names in lower case whatever their spelling; built once, not parsed
+// per reply.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+const ID_2: HeaderName = HeaderName::from_static("x-amz-id-2");
 
 fn with_common_headers(mut reply: Reply, request_id: &str, content_type: &'static str) -> Reply {
     let headers = reply.headers_mut();
     if let Ok(id) = HeaderValue::from_str(request_id) {
-        headers.insert("x-amzn-RequestId", id);
+        headers.insert(REQUEST_ID, id);
     }
-    let id2 = base64::engine::general_purpose::STANDARD.encode(rand_bytes());
-    if let Ok(id2) = HeaderValue::from_str(&id2) {
-        headers.insert("x-amz-id-2", id2);
+    // Random bytes: `x-amz-id-2` carries no meaning, but clients may log it.
+    let mut raw = [0u8; 48];
+    for part in raw.chunks_exact_mut(16) {
+        part.copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    }
+    let mut text = [0u8; 64];
+    if let Ok(len) = base64::engine::general_purpose::STANDARD.encode_slice(raw, &mut text)
+        && let Ok(id2) = HeaderValue::from_bytes(&text[..len])
+    {
+        headers.insert(ID_2, id2);
     }
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     reply
-}
-
-/// Random bytes for `x-amz-id-2`, which carries no meaning but that clients may log.
-fn rand_bytes() -> Vec<u8> {
-    (0..3)
-        .flat_map(|_| *uuid::Uuid::new_v4().as_bytes())
-        .collect()
 }
 
 pub fn success(request_id: &str, codec: Codec, body: Vec<u8>) -> Reply {
