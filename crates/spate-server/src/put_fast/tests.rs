@@ -469,6 +469,29 @@ fn json_oddities_are_declined_or_agree() {
         ok.replace("\"s\"", "1e999"),
         format!("[{ok}]"),
         format!("{ok}{ok}"),
+        ok.replace("\"k\"", "null"),
+        ok.replace("\"k\"", "nul"),
+        ok.replace("\"k\"", "nullx"),
+        ok.replace("\"k\"", "true"),
+        ok.replace("\"aGk=\"", "null"),
+        ok.replace("\"s\"", "null"),
+        ok.replace("\"s\",", "\"s\",\"StreamName\":null,"),
+        ok.replace(
+            "\"PartitionKey\":\"k\"",
+            "\"PartitionKey\":null,\"PartitionKey\":\"k\"",
+        ),
+        ok.replace("}]}", "}],\"Records\":[]}"),
+        ok.replace("[{", "[ {")
+            .replace("}]", "} ]")
+            .replace(",", " ,\n"),
+        ok.replace("}]}", "},{\"Data\":\"\",\"PartitionKey\":\"\u{e9}\"}]}"),
+        ok.replace("}]}", "}]"),
+        ok.replace("\"Records\":[", "\"Records\":[]"),
+        r#"{"Records":[]}"#.to_owned(),
+        r#"{"Records":null}"#.to_owned(),
+        "{}".to_owned(),
+        String::new(),
+        ok[..ok.len() / 2].to_owned(),
     ]
     .into_iter()
     .map(String::into_bytes)
@@ -491,4 +514,9 @@ fn json_oddities_are_declined_or_agree() {
         }
     }
     assert!(fast(Operation::PutRecords, Codec::Json, ok.as_bytes()).is_some());
+    // Whitespace anywhere and a null optional member are usual JSON: the fast path takes them.
+    let spaced = format!(" {}\n", ok.replace(':', " : ").replace(',', " ,\n\t"));
+    assert!(fast(Operation::PutRecords, Codec::Json, spaced.as_bytes()).is_some());
+    let null_key = ok.replace("\"k\"", "null");
+    assert!(fast(Operation::PutRecords, Codec::Json, null_key.as_bytes()).is_some());
 }

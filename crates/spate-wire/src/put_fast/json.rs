@@ -1,117 +1,185 @@
-//! awsJson bodies of the put operations, read by serde straight into borrowed fields.
+//! awsJson bodies of the put operations, read by a scanner that knows their one shape.
 //!
-//! Borrowed `&str` fields make serde_json refuse any string with an escape, and
-//! `deny_unknown_fields` any member this path does not handle: both decline. A `null`
-//! member reads as absent, exactly as the generic path drops it.
+//! It takes objects, arrays, strings, and `null` for an optional member (read as absent,
+//! exactly as the generic path drops it), and declines anything else: escapes, numbers,
+//! booleans, unknown or repeated members, bytes after the body. Declining is always safe,
+//! since the generic path then answers, so the scanner need only be exact about what it
+//! accepts. The end of a string is found with `memchr`, which picks SIMD instructions at run
+//! time: a `Data` string of 1.4 KB is most of a record's bytes.
 
-use std::marker::PhantomData;
-
-use serde::Deserialize;
-use serde::de::value::MapAccessDeserializer;
-use serde::de::{Deserializer, MapAccess, Visitor};
-
-use super::{EntryParts, PutRecordBody, PutRecordsBody, decode_base64};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PutRecordsJson<'a> {
-    #[serde(rename = "StreamName", borrow, default)]
-    stream_name: Option<&'a str>,
-    #[serde(rename = "StreamARN", borrow, default)]
-    stream_arn: Option<&'a str>,
-    #[serde(rename = "Records", borrow)]
-    records: Vec<MapOnly<EntryJson<'a>>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EntryJson<'a> {
-    #[serde(rename = "Data")]
-    data: &'a str,
-    #[serde(rename = "PartitionKey", borrow, default)]
-    partition_key: Option<&'a str>,
-    #[serde(rename = "ExplicitHashKey", borrow, default)]
-    explicit_hash_key: Option<&'a str>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PutRecordJson<'a> {
-    #[serde(rename = "StreamName", borrow, default)]
-    stream_name: Option<&'a str>,
-    #[serde(rename = "StreamARN", borrow, default)]
-    stream_arn: Option<&'a str>,
-    #[serde(rename = "Data")]
-    data: &'a str,
-    #[serde(rename = "PartitionKey", borrow, default)]
-    partition_key: Option<&'a str>,
-    #[serde(rename = "ExplicitHashKey", borrow, default)]
-    explicit_hash_key: Option<&'a str>,
-    #[serde(rename = "SequenceNumberForOrdering", borrow, default)]
-    sequence_number_for_ordering: Option<&'a str>,
-}
+use super::{EntryParts, PutEntry, PutRecordBody, PutRecordsBody, decode_base64, set_once};
 
 pub(super) fn put_records(body: &[u8]) -> Option<PutRecordsBody> {
-    let MapOnly(parsed) = sonic_rs::from_slice::<MapOnly<PutRecordsJson<'_>>>(body).ok()?;
-    let records = parsed
-        .records
-        .into_iter()
-        .map(|MapOnly(entry)| entry.parts()?.finish())
-        .collect::<Option<Vec<_>>>()?;
+    let mut s = Scanner { b: body, at: 0 };
+    let (mut stream_name, mut stream_arn, mut records) = (None, None, None);
+    s.object(|s, member| match member {
+        b"StreamName" => set_once(&mut stream_name, s.nullable_string()?),
+        b"StreamARN" => set_once(&mut stream_arn, s.nullable_string()?),
+        b"Records" => set_once(&mut records, entries(s)?),
+        _ => None,
+    })?;
+    s.end()?;
     Some(PutRecordsBody {
-        stream_name: parsed.stream_name.map(str::to_owned),
-        stream_arn: parsed.stream_arn.map(str::to_owned),
-        records,
+        stream_name: stream_name.flatten().map(str::to_owned),
+        stream_arn: stream_arn.flatten().map(str::to_owned),
+        records: records?,
     })
 }
 
 pub(super) fn put_record(body: &[u8]) -> Option<PutRecordBody> {
-    let MapOnly(parsed) = sonic_rs::from_slice::<MapOnly<PutRecordJson<'_>>>(body).ok()?;
-    let record = EntryJson {
-        data: parsed.data,
-        partition_key: parsed.partition_key,
-        explicit_hash_key: parsed.explicit_hash_key,
-    }
-    .parts()?
-    .finish()?;
+    let mut s = Scanner { b: body, at: 0 };
+    let (mut stream_name, mut stream_arn, mut ordering) = (None, None, None);
+    let mut entry = Entry::default();
+    s.object(|s, member| match member {
+        b"StreamName" => set_once(&mut stream_name, s.nullable_string()?),
+        b"StreamARN" => set_once(&mut stream_arn, s.nullable_string()?),
+        b"SequenceNumberForOrdering" => set_once(&mut ordering, s.nullable_string()?),
+        _ => entry.member(s, member),
+    })?;
+    s.end()?;
     Some(PutRecordBody {
-        stream_name: parsed.stream_name.map(str::to_owned),
-        stream_arn: parsed.stream_arn.map(str::to_owned),
-        record,
-        sequence_number_for_ordering: parsed.sequence_number_for_ordering.map(str::to_owned),
+        stream_name: stream_name.flatten().map(str::to_owned),
+        stream_arn: stream_arn.flatten().map(str::to_owned),
+        record: entry.finish()?,
+        sequence_number_for_ordering: ordering.flatten().map(str::to_owned),
     })
 }
 
-impl<'a> EntryJson<'a> {
-    fn parts(self) -> Option<EntryParts<'a>> {
-        Some(EntryParts {
-            data: Some(decode_base64(self.data)?),
-            partition_key: self.partition_key,
-            explicit_hash_key: self.explicit_hash_key,
-        })
+/// The `Records` array.
+fn entries(s: &mut Scanner<'_>) -> Option<Vec<PutEntry>> {
+    s.eat(b'[')?;
+    let mut entries = Vec::new();
+    if s.peek()? == b']' {
+        s.at += 1;
+        return Some(entries);
+    }
+    loop {
+        let mut entry = Entry::default();
+        s.object(|s, member| entry.member(s, member))?;
+        entries.push(entry.finish()?);
+        match s.peek()? {
+            b',' => s.at += 1,
+            b']' => {
+                s.at += 1;
+                return Some(entries);
+            }
+            _ => return None,
+        }
     }
 }
 
-/// A structure read from a JSON object only. serde's derived structs also accept an array
-/// of their fields in order, which the generic path refuses.
-struct MapOnly<T>(T);
+/// A record's members as read; a nullable member is `Some(None)` once read as `null`.
+#[derive(Default)]
+struct Entry<'a> {
+    data: Option<&'a [u8]>,
+    partition_key: Option<Option<&'a str>>,
+    explicit_hash_key: Option<Option<&'a str>>,
+}
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for MapOnly<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(MapOnlyVisitor(PhantomData))
+impl<'a> Entry<'a> {
+    fn member(&mut self, s: &mut Scanner<'a>, name: &[u8]) -> Option<()> {
+        match name {
+            // `Data` may not be null: the model requires it.
+            b"Data" => set_once(&mut self.data, s.raw_string()?),
+            b"PartitionKey" => set_once(&mut self.partition_key, s.nullable_string()?),
+            b"ExplicitHashKey" => set_once(&mut self.explicit_hash_key, s.nullable_string()?),
+            _ => None,
+        }
+    }
+
+    fn finish(self) -> Option<PutEntry> {
+        EntryParts {
+            // The base64 check refuses any byte outside its alphabet, so the raw text needs no
+            // other check (control characters, UTF-8).
+            data: Some(decode_base64(self.data?)?),
+            partition_key: self.partition_key.flatten(),
+            explicit_hash_key: self.explicit_hash_key.flatten(),
+        }
+        .finish()
     }
 }
 
-struct MapOnlyVisitor<T>(PhantomData<T>);
+struct Scanner<'a> {
+    b: &'a [u8],
+    at: usize,
+}
 
-impl<'de, T: Deserialize<'de>> Visitor<'de> for MapOnlyVisitor<T> {
-    type Value = MapOnly<T>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an object")
+impl<'a> Scanner<'a> {
+    /// Skips JSON's four whitespace bytes.
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.at) {
+            self.at += 1;
+        }
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        T::deserialize(MapAccessDeserializer::new(map)).map(MapOnly)
+    /// The next byte after whitespace, not consumed.
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.at).copied()
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    /// The bytes of a string without escapes, unchecked.
+    fn raw_string(&mut self) -> Option<&'a [u8]> {
+        self.eat(b'"')?;
+        let start = self.at;
+        let end = start + memchr::memchr2(b'"', b'\\', &self.b[start..])?;
+        if self.b[end] != b'"' {
+            return None;
+        }
+        self.at = end + 1;
+        Some(&self.b[start..end])
+    }
+
+    /// A string as JSON allows it: UTF-8 without control characters.
+    fn string(&mut self) -> Option<&'a str> {
+        let raw = self.raw_string()?;
+        if raw.iter().any(|&c| c < 0x20) {
+            return None;
+        }
+        std::str::from_utf8(raw).ok()
+    }
+
+    /// A string, or `null` for an absent member.
+    fn nullable_string(&mut self) -> Option<Option<&'a str>> {
+        if self.peek()? == b'n' {
+            self.b[self.at..].starts_with(b"null").then(|| {
+                self.at += 4;
+                None
+            })
+        } else {
+            self.string().map(Some)
+        }
+    }
+
+    /// An object: `member` reads each member's value, given its name.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            let name = self.raw_string()?;
+            self.eat(b':')?;
+            member(self, name)?;
+            match self.peek()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Only whitespace may follow the body.
+    fn end(mut self) -> Option<()> {
+        self.ws();
+        (self.at == self.b.len()).then_some(())
     }
 }

@@ -158,8 +158,7 @@ impl EntryParts<'_> {
 /// Decodes a JSON blob exactly when the generic path would accept it: standard alphabet,
 /// padded to a multiple of four, and canonical (unused bits of the last character zero),
 /// as Coral's check and the `base64` crate's `STANDARD` both demand.
-fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let b = text.as_bytes();
+fn decode_base64(b: &[u8]) -> Option<Vec<u8>> {
     if !b.len().is_multiple_of(4) {
         return None;
     }

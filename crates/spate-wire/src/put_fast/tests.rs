@@ -38,20 +38,24 @@ fn base64_edges_agree_with_the_generic_path() {
         "é===",
         "AA ==",
     ] {
-        assert_eq!(decode_base64(text), generic_base64(text), "{text:?}");
+        assert_eq!(
+            decode_base64(text.as_bytes()),
+            generic_base64(text),
+            "{text:?}"
+        );
     }
 }
 
 proptest! {
     #[test]
     fn base64_agrees_with_the_generic_path(text in "[A-Za-z0-9+/=_ -]{0,12}") {
-        prop_assert_eq!(decode_base64(&text), generic_base64(&text));
+        prop_assert_eq!(decode_base64(text.as_bytes()), generic_base64(&text));
     }
 
     #[test]
     fn encoded_base64_always_decodes(data in proptest::collection::vec(any::<u8>(), 0..80)) {
         let text = base64::engine::general_purpose::STANDARD.encode(&data);
-        prop_assert_eq!(decode_base64(&text), Some(data));
+        prop_assert_eq!(decode_base64(text.as_bytes()), Some(data));
     }
 }
 
