@@ -12,7 +12,7 @@ use crate::disk::{Disk, DiskFile};
 use crate::error::LogError;
 use crate::index::Chunk;
 use crate::sync::lock;
-use crate::types::{Appended, LogConfig, ShardKey};
+use crate::types::{Appended, LogConfig, ShardKey, ShardMap};
 
 /// How the writer reports a job's outcome: a oneshot for async callers, a channel for
 /// blocking ones (a oneshot cannot be waited on from inside a runtime).
@@ -94,7 +94,7 @@ pub(crate) struct Queue {
     /// notification is a system call even with nobody waiting, and a busy writer takes
     /// everything queued when it finishes its group anyway.
     pub writer_asleep: bool,
-    pub shards: HashMap<ShardKey, Assign>,
+    pub shards: ShardMap<Assign>,
 }
 
 /// A shard's committed state as readers see it. Only the writer thread changes it.
@@ -143,7 +143,7 @@ pub(crate) struct Shared {
     /// Signalled when pending bytes shrink or the log stops accepting work.
     pub space: Notify,
     /// Read-mostly: written only when a shard is registered or its stream dropped.
-    pub shards: RwLock<HashMap<ShardKey, Arc<ShardView>>>,
+    pub shards: RwLock<ShardMap<Arc<ShardView>>>,
     /// Open journal segments for readers; the writer adds, retention removes.
     pub segments: RwLock<BTreeMap<u64, Arc<dyn DiskFile>>>,
     pub retention: Mutex<HashMap<u64, Duration>>,
