@@ -45,10 +45,16 @@ pub(super) fn put_record(body: &[u8]) -> Option<PutRecordBody> {
     })
 }
 
+/// The model's bound on PutRecords entries, for sizing only: the count is checked by the
+/// caller against the model itself.
+const MAX_ENTRIES: usize = 500;
+
 /// The `Records` array.
 fn entries(s: &mut Scanner<'_>) -> Option<Vec<PutEntry>> {
     s.eat(b'[')?;
-    let mut entries = Vec::new();
+    // Sized once from the body: an entry takes at least ~20 bytes of it, and a valid body
+    // has at most 500 entries (more declines below, growing the vector as it must).
+    let mut entries = Vec::with_capacity((s.b.len() / 20).min(MAX_ENTRIES));
     if s.peek()? == b']' {
         s.at += 1;
         return Some(entries);

@@ -39,8 +39,8 @@ pub fn encode_put_records(
 ) -> Vec<u8> {
     match codec {
         Codec::Json => {
-            // About 100 bytes an entry: a shard id and a 56-digit sequence number.
-            let mut out = String::with_capacity(64 + records.len() * 100);
+            // At most ~100 bytes a successful entry: a shard id and a 56-digit sequence number.
+            let mut out = String::with_capacity(64 + records.len() * 112);
             out.push_str("{\"EncryptionType\":");
             write_string(encryption_type, &mut out);
             out.push_str(",\"FailedRecordCount\":");
