@@ -73,6 +73,7 @@ impl Log {
             space: Notify::new(),
             shards: RwLock::new(HashMap::new()),
             segments: RwLock::new(Default::default()),
+            segment_indexes: RwLock::new(HashMap::new()),
             retention: Mutex::new(HashMap::new()),
             stats: Default::default(),
             writer: Mutex::new(None),
@@ -248,7 +249,8 @@ impl Log {
             .run_blocking(|done| Job::Retention { now_ms, done })
     }
 
-    /// Syncs the index files and rewrites the checkpoint, bounding recovery's replay.
+    /// Writes any finished segment's pending index file and rewrites the checkpoint,
+    /// bounding recovery's replay.
     pub fn checkpoint(&self) -> Result<(), LogError> {
         self.shared().run_blocking(|done| Job::Checkpoint { done })
     }
