@@ -182,7 +182,7 @@ pub(crate) fn store(disk: &dyn Disk, checkpoint: &Checkpoint) -> Result<(), LogE
 }
 
 impl Writer {
-    /// Writes the index files of finished segments and records in a new checkpoint what is
+    /// Waits for the index files being written and records in a new checkpoint what is
     /// durable.
     pub(crate) fn checkpoint(&mut self) -> Result<(), LogError> {
         if self.is_poisoned() {
@@ -197,7 +197,11 @@ impl Writer {
     }
 
     fn try_checkpoint(&mut self) -> Result<(), LogError> {
-        self.write_finished_indexes()?;
+        // Files being written are waited for, so the checkpoint can claim them.
+        self.settle_indexes();
+        if self.is_poisoned() {
+            return Err(LogError::Poisoned);
+        }
         // The journal first: the checkpoint must never point past durable journal bytes.
         self.sync_journal()?;
         let mut shards: Vec<ShardCheckpoint> = read(&self.shared.shards)

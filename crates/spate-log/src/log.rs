@@ -249,8 +249,8 @@ impl Log {
             .run_blocking(|done| Job::Retention { now_ms, done })
     }
 
-    /// Writes any finished segment's pending index file and rewrites the checkpoint,
-    /// bounding recovery's replay.
+    /// Waits for the index files of finished segments being written and rewrites the
+    /// checkpoint, bounding recovery's replay.
     pub fn checkpoint(&self) -> Result<(), LogError> {
         self.shared().run_blocking(|done| Job::Checkpoint { done })
     }

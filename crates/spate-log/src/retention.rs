@@ -15,6 +15,7 @@ impl Writer {
         if self.is_poisoned() {
             return Err(LogError::Poisoned);
         }
+        self.settle_indexes();
         let retention = lock(&self.shared.retention).clone();
         let expired: Vec<u64> = self
             .segment_streams

@@ -78,30 +78,37 @@ pub(crate) struct SegmentIndex {
 }
 
 impl SegmentIndex {
-    /// Reads and checks the file of `segment`: header, directory, size and both checksums.
+    /// Reads and checks the file of `segment` (see [`SegmentIndex::over`]).
     pub(crate) fn load(file: Arc<dyn DiskFile>, segment: u64) -> io::Result<SegmentIndex> {
+        let size = usize::try_from(file.size()?).map_err(io::Error::other)?;
+        let mut bytes = vec![0; size];
+        read_exact_at(file.as_ref(), 0, &mut bytes)?;
+        SegmentIndex::over(file, segment, &bytes)
+    }
+
+    /// The index of `segment` in `file`, whose contents are `bytes`, after checking magic,
+    /// version, segment id, size and both checksums.
+    pub(crate) fn over(
+        file: Arc<dyn DiskFile>,
+        segment: u64,
+        bytes: &[u8],
+    ) -> io::Result<SegmentIndex> {
         let bad = |why: String| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("index file of segment {segment}: {why}"),
             )
         };
-        let size = file.size()?;
+        let size = bytes.len() as u64;
         if size < HEADER + 4 {
             return Err(bad(format!("{size} bytes")));
         }
-        let mut header = vec![0; HEADER as usize];
-        read_exact_at(file.as_ref(), 0, &mut header)?;
-        let version = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
-        if &header[..8] != MAGIC || version != VERSION {
+        let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+        if &bytes[..8] != MAGIC || version != VERSION {
             return Err(bad("bad magic or version".into()));
         }
-        let entries_crc = u32::from_le_bytes([header[12], header[13], header[14], header[15]]);
-        let (id, shards, entry_count) = (
-            u64_at(&header, 16),
-            u64_at(&header, 24),
-            u64_at(&header, 32),
-        );
+        let entries_crc = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]);
+        let (id, shards, entry_count) = (u64_at(bytes, 16), u64_at(bytes, 24), u64_at(bytes, 32));
         let entries_at = shards
             .checked_mul(DIR_ENTRY)
             .and_then(|d| d.checked_add(HEADER + 4))
@@ -112,16 +119,12 @@ impl SegmentIndex {
                 "names segment {id} with {entry_count} entries in {size} bytes"
             )));
         }
-        let mut head = header;
-        head.resize(entries_at as usize, 0);
-        read_exact_at(file.as_ref(), HEADER, &mut head[HEADER as usize..])?;
+        let (head, entries) = bytes.split_at(entries_at as usize);
         let (body, crc) = head.split_at(head.len() - 4);
         if crc32c::crc32c(body).to_le_bytes() != crc {
             return Err(bad("directory checksum mismatch".into()));
         }
-        let mut entries = vec![0; (size - entries_at) as usize];
-        read_exact_at(file.as_ref(), entries_at, &mut entries)?;
-        if crc32c::crc32c(&entries) != entries_crc {
+        if crc32c::crc32c(entries) != entries_crc {
             return Err(bad("entries checksum mismatch".into()));
         }
         let directory = body[HEADER as usize..]

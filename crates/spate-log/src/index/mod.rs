@@ -2,11 +2,11 @@
 //! [`Chunk`] summary per (shard, segment). The entries themselves (counter, arrival time →
 //! frame offset) stay in memory while their segment is being written, and once the writer
 //! has moved on to the next segment they go into **one file per journal segment** holding
-//! every shard's entries (`file.rs`, written by `finish.rs`), after which memory lets go of
-//! them. The journal is the source of truth: recovery rebuilds whatever a crash lost.
+//! every shard's entries (`file.rs`, written by `finish.rs` on a thread of its own), after
+//! which memory lets go of them. The journal is the source of truth: recovery rebuilds whatever a crash lost.
 //!
 //! - `file.rs`: the segment index file's bytes, and reading it back.
-//! - `finish.rs`: the writer writing a finished segment's index file.
+//! - `finish.rs`: writing a finished segment's index file, and the thread that does it.
 
 mod file;
 mod finish;
@@ -18,6 +18,7 @@ use crate::journal::frame::u64_at;
 use crate::sync::read;
 
 pub(crate) use file::{SegmentIndex, index_file_path, parse_index_name};
+pub(crate) use finish::{Indexer, entries_of, write_index_file};
 
 pub(crate) const INDEX_DIR: &str = "index";
 /// Size of one entry in a segment index file.

@@ -20,7 +20,9 @@ use std::time::Instant;
 
 use crate::checkpoint::{self, CHECKPOINT_TMP};
 use crate::error::LogError;
-use crate::index::{INDEX_DIR, IndexEntry, ShardBatch, parse_index_name};
+use crate::index::{
+    INDEX_DIR, IndexEntry, Indexer, ShardBatch, entries_of, parse_index_name, write_index_file,
+};
 use crate::journal::frame::Entry;
 use crate::journal::reader::{Scanned, Scanner};
 use crate::journal::writer::{Active, Writer};
@@ -149,6 +151,7 @@ pub(crate) fn recover(shared: &Arc<Shared>) -> Result<Writer, LogError> {
         active,
         segment_streams,
         unindexed: BTreeSet::new(),
+        indexer: Indexer::start(shared.clone())?,
         dropped,
         unsynced: false,
         last_sync: Instant::now(),
@@ -159,7 +162,7 @@ pub(crate) fn recover(shared: &Arc<Shared>) -> Result<Writer, LogError> {
         let is_last = Some(id) == last_id;
         replay_segment(&mut w, id, file.as_ref(), SEGMENT_HEADER, is_last)?;
         if !is_last {
-            w.write_segment_index(id)?;
+            write_index_file(shared, id, &entries_of(shared, id))?;
         }
     }
     w.active.len = w.active.file.size()?;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::disk::DiskFile;
 use crate::error::LogError;
-use crate::index::{Chunk, IndexEntry, ShardBatch};
+use crate::index::{Chunk, IndexEntry, Indexer, ShardBatch};
 use crate::journal::{SEGMENT_HEADER, create_segment, frame};
 use crate::state::{Job, PendingRecord, ShardView, Shared};
 use crate::sync::{lock, read, write};
@@ -28,9 +28,11 @@ pub(crate) struct Writer {
     /// Per segment, the newest arrival time of each stream in it: all retention needs to
     /// decide that a whole segment has expired.
     pub segment_streams: BTreeMap<u64, HashMap<u64, i64>>,
-    /// Finished segments whose index file is not durable yet (their entries are still in
-    /// memory): checkpoints tell recovery to re-index from the oldest of them.
+    /// Finished segments whose index file is not known to be durable yet (their entries
+    /// are still in memory): checkpoints tell recovery to re-index from the oldest of them.
     pub unindexed: BTreeSet<u64>,
+    /// Writes those files; see [`Writer::settle_indexes`].
+    pub indexer: Indexer,
     /// Streams dropped; their records left in old segments are skipped on replay.
     pub dropped: BTreeSet<u64>,
     /// Whether the journal holds bytes written since the last sync.
@@ -179,9 +181,6 @@ impl Writer {
             }
         }
         self.commit(group);
-        // After the acknowledgements: a roll in this batch left a segment to index. A
-        // failure has poisoned the log, and is logged there.
-        let _ = self.write_finished_indexes();
         true
     }
 
@@ -332,7 +331,9 @@ impl Writer {
         self.last_sync = Instant::now();
         let id = self.active.id + 1;
         let file = create_segment(self.shared.disk.as_ref(), id)?;
+        // Its entries are complete: the indexer writes its file while we go on.
         self.unindexed.insert(self.active.id);
+        self.indexer.submit(&self.shared, self.active.id);
         write(&self.shared.segments).insert(id, file.clone());
         self.segment_streams.insert(id, HashMap::new());
         self.active = Active {
@@ -341,6 +342,14 @@ impl Writer {
             len: SEGMENT_HEADER,
         };
         Ok(())
+    }
+
+    /// Waits for the indexer to write every file it was given, and forgets the segments
+    /// now indexed.
+    pub(crate) fn settle_indexes(&mut self) {
+        for segment in self.indexer.wait() {
+            self.unindexed.remove(&segment);
+        }
     }
 
     pub(crate) fn apply_register(&mut self, shard: ShardKey, start_counter: u64) {
