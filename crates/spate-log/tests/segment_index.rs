@@ -9,6 +9,7 @@ mod common;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::*;
@@ -325,5 +326,40 @@ fn a_version_2_directory_is_re_indexed_from_the_journal() {
     let log = open(small(), Arc::new(disk.clone()), clock.clone());
     check(&log, &model);
     assert_eq!(log.disk_bytes_by_stream(), bytes);
+    assert_one_index_per_finished_segment(&log, &disk);
+}
+
+#[test]
+fn reads_racing_the_indexer_see_every_committed_record() {
+    let disk = CrashDisk::new(7);
+    let clock = Arc::new(ManualClock::new(0));
+    let log = open(
+        config(2_000, Durability::None),
+        Arc::new(disk.clone()),
+        clock,
+    );
+    let shard = key(1, 0);
+    log.register_shard(shard, 0).unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (log, done) = (log.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut reads = 0;
+            while !done.load(Ordering::SeqCst) || reads == 0 {
+                let records = read_all(&log, shard);
+                for (i, r) in records.iter().enumerate() {
+                    assert_eq!(r.counter, i as u64);
+                    assert_eq!(r.data[..], vec![i as u8; 30]);
+                }
+                reads += 1;
+            }
+        })
+    };
+    for i in 0..1_500u64 {
+        block_on(log.append(vec![record(shard, "k", vec![i as u8; 30])])).unwrap();
+    }
+    done.store(true, Ordering::SeqCst);
+    reader.join().unwrap();
+    assert_eq!(read_all(&log, shard).len(), 1_500);
     assert_one_index_per_finished_segment(&log, &disk);
 }
