@@ -1,7 +1,8 @@
-//! The checkpoint: a small file, replaced atomically, naming the journal position up to
-//! which every index entry is durable, plus each shard's committed next counter and index
-//! chunks and the dropped streams. Recovery starts from it and replays only the journal
-//! after that position. The byte layout is in `docs/on-disk-format.md`.
+//! The checkpoint: a small file, replaced atomically, naming the end of the journal when it
+//! was written and the oldest segment without a durable index file, plus each shard's
+//! committed next counter and chunk summaries and the dropped streams. Recovery starts from
+//! it and re-indexes the journal from that segment on. The byte layout is in
+//! `docs/on-disk-format.md`.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -18,8 +19,10 @@ use crate::types::ShardKey;
 pub(crate) const CHECKPOINT_FILE: &str = "checkpoint";
 pub(crate) const CHECKPOINT_TMP: &str = "checkpoint.tmp";
 const MAGIC: &[u8; 8] = b"SPATECKP";
-/// Version 2 added each chunk's byte count; version 1 files are still read.
-const VERSION: u32 = 2;
+/// Version 2 added each chunk's byte count, version 3 the first unindexed segment (index
+/// files per segment instead of per shard). Versions 1 and 2 are still read: recovery then
+/// re-indexes the whole journal.
+const VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ShardCheckpoint {
@@ -32,6 +35,9 @@ pub(crate) struct ShardCheckpoint {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Checkpoint {
     pub position: Position,
+    /// Every segment below this one has a durable index file, and its chunks here are
+    /// final; from this one on, recovery re-indexes the journal.
+    pub first_unindexed: u64,
     pub shards: Vec<ShardCheckpoint>,
     pub dropped: BTreeSet<u64>,
 }
@@ -43,6 +49,7 @@ impl Checkpoint {
         b.extend_from_slice(&VERSION.to_le_bytes());
         b.extend_from_slice(&self.position.segment.to_le_bytes());
         b.extend_from_slice(&self.position.offset.to_le_bytes());
+        b.extend_from_slice(&self.first_unindexed.to_le_bytes());
         b.extend_from_slice(&(self.shards.len() as u64).to_le_bytes());
         for s in &self.shards {
             b.extend_from_slice(&s.shard.stream.to_le_bytes());
@@ -84,7 +91,7 @@ impl Checkpoint {
             return Err(corrupt("checksum mismatch"));
         }
         let version = u32::from_le_bytes([body[8], body[9], body[10], body[11]]);
-        if version != 1 && version != VERSION {
+        if !(1..=VERSION).contains(&version) {
             return Err(corrupt(&format!("unsupported version {version}")));
         }
         let mut at = 12;
@@ -99,6 +106,8 @@ impl Checkpoint {
             segment: next()?,
             offset: next()?,
         };
+        // Before version 3, index files were per shard: none of them is used any more.
+        let first_unindexed = if version >= 3 { next()? } else { 0 };
         let shard_count = next()?;
         let mut shards = Vec::new();
         for _ in 0..shard_count {
@@ -141,6 +150,7 @@ impl Checkpoint {
         }
         Ok(Checkpoint {
             position,
+            first_unindexed,
             shards,
             dropped,
         })
@@ -172,7 +182,8 @@ pub(crate) fn store(disk: &dyn Disk, checkpoint: &Checkpoint) -> Result<(), LogE
 }
 
 impl Writer {
-    /// Makes every index entry so far durable and records that in a new checkpoint.
+    /// Waits for the index files being written and records in a new checkpoint what is
+    /// durable.
     pub(crate) fn checkpoint(&mut self) -> Result<(), LogError> {
         if self.is_poisoned() {
             return Err(LogError::Poisoned);
@@ -186,9 +197,13 @@ impl Writer {
     }
 
     fn try_checkpoint(&mut self) -> Result<(), LogError> {
+        // Files being written are waited for, so the checkpoint can claim them.
+        self.settle_indexes();
+        if self.is_poisoned() {
+            return Err(LogError::Poisoned);
+        }
         // The journal first: the checkpoint must never point past durable journal bytes.
         self.sync_journal()?;
-        self.index.sync()?;
         let mut shards: Vec<ShardCheckpoint> = read(&self.shared.shards)
             .iter()
             .map(|(key, view)| {
@@ -207,6 +222,7 @@ impl Writer {
                 segment: self.active.id,
                 offset: self.active.len,
             },
+            first_unindexed: self.unindexed.first().copied().unwrap_or(self.active.id),
             shards,
             dropped: self.dropped.clone(),
         };
@@ -225,6 +241,7 @@ mod tests {
                 segment: 3,
                 offset: 4096,
             },
+            first_unindexed: 2,
             shards: vec![ShardCheckpoint {
                 shard: ShardKey {
                     stream: 9,
@@ -255,7 +272,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_version_1_without_chunk_bytes() {
+    fn reads_versions_1_and_2() {
         let chunk = Chunk {
             segment: 2,
             first_counter: 5,
@@ -270,6 +287,7 @@ mod tests {
                 segment: 3,
                 offset: 64,
             },
+            first_unindexed: 0,
             shards: vec![ShardCheckpoint {
                 shard: ShardKey {
                     stream: 9,
@@ -281,16 +299,23 @@ mod tests {
             }],
             dropped: BTreeSet::new(),
         };
-        // A version 1 file is the version 2 layout without the chunk's last field.
-        let v2 = cp.encode();
-        let chunk_end = v2.len() - 4 - 8;
-        let mut v1 = [&v2[..chunk_end - 8], &v2[chunk_end..v2.len() - 4]].concat();
+        // A version 2 file is the version 3 layout without the first unindexed segment, and
+        // a version 1 file is version 2 without the chunk's last field.
+        let v3 = cp.encode();
+        let mut v2 = [&v3[..28], &v3[36..v3.len() - 4]].concat();
+        v2[8..12].copy_from_slice(&2u32.to_le_bytes());
+        let chunk_end = v2.len() - 8;
+        let mut v1 = [&v2[..chunk_end - 8], &v2[chunk_end..]].concat();
         v1[8..12].copy_from_slice(&1u32.to_le_bytes());
-        let crc = crc32c::crc32c(&v1);
-        v1.extend_from_slice(&crc.to_le_bytes());
-        let decoded = Checkpoint::decode(&v1).unwrap();
-        assert_eq!(decoded.shards[0].chunks[0].bytes, 2 * ENTRY_BYTES);
-        assert_eq!(decoded.shards[0].chunks[0].count, 2);
-        assert_eq!(decoded.position, cp.position);
+        for (old, version) in [(&mut v2, 2), (&mut v1, 1)] {
+            let crc = crc32c::crc32c(old);
+            old.extend_from_slice(&crc.to_le_bytes());
+            let decoded = Checkpoint::decode(old).unwrap();
+            let bytes = if version == 1 { 2 * ENTRY_BYTES } else { 180 };
+            assert_eq!(decoded.shards[0].chunks[0].bytes, bytes);
+            assert_eq!(decoded.shards[0].chunks[0].count, 2);
+            assert_eq!(decoded.position, cp.position);
+            assert_eq!(decoded.first_unindexed, 0);
+        }
     }
 }

@@ -2,10 +2,12 @@
 //!
 //! Every shard of every stream on a node appends to **one write-ahead journal**, so one
 //! `fdatasync` commits a whole group of appends however many shards and requests it holds
-//! (group commit on a dedicated writer thread). Behind the journal, each shard has small
-//! fixed-size **index files** (counter, arrival time → journal position), one per journal
-//! segment, synced only at **checkpoints**; recovery replays the journal after the last
-//! checkpoint, cuts a torn tail, and restores every shard's counter so it never goes back.
+//! (group commit on a dedicated writer thread). Behind the journal, an **index** maps each
+//! shard's counters and arrival times to journal positions: in memory for the segment being
+//! written, then one **index file per journal segment** for all its shards, written once
+//! the segment is finished. **Checkpoints** record which segments have durable index files;
+//! recovery re-indexes the journal from the oldest segment without one, cuts a torn tail,
+//! and restores every shard's counter so it never goes back.
 //! **Retention** deletes whole journal segments once everything in them has expired.
 //!
 //! What it is not: it knows nothing of Kinesis JSON, HTTP, sequence-number formats or
@@ -17,7 +19,7 @@
 //! - [`Log`] (`log.rs`, `append.rs`, `read.rs`): the API.
 //! - `journal/`: entry framing, the group-commit writer, the reader, recovery.
 //! - `seal.rs`: sealed appends, encrypted by the caller through a [`Sealer`].
-//! - `index.rs`: per-shard index files and their in-memory chunk summaries.
+//! - `index/`: index entries in memory and in segment index files, chunk summaries.
 //! - `checkpoint.rs`, `retention.rs`: the writer thread's periodic work.
 //! - [`disk`]: the storage trait with real, in-memory and crash-simulating implementations.
 //! - [`clock`]: the time source, injectable for tests.

@@ -74,6 +74,7 @@ impl Log {
             space: Notify::new(),
             shards: RwLock::new(Default::default()),
             segments: RwLock::new(Default::default()),
+            segment_indexes: RwLock::new(HashMap::new()),
             retention: Mutex::new(HashMap::new()),
             stats: Default::default(),
             writer: Mutex::new(None),
@@ -249,7 +250,8 @@ impl Log {
             .run_blocking(|done| Job::Retention { now_ms, done })
     }
 
-    /// Syncs the index files and rewrites the checkpoint, bounding recovery's replay.
+    /// Waits for the index files of finished segments being written and rewrites the
+    /// checkpoint, bounding recovery's replay.
     pub fn checkpoint(&self) -> Result<(), LogError> {
         self.shared().run_blocking(|done| Job::Checkpoint { done })
     }

@@ -1,16 +1,17 @@
-//! Reading: binary-search a shard's chunk list, then its index file, then read the records
-//! from the journal, a run of adjacent frames per read. Only committed records are visible: a reader works from a snapshot of
-//! the shard's chunk list, which the writer extends only after a group is durable.
+//! Reading: binary-search a shard's chunk list, then the chunk's entries (in memory for the
+//! newest segments, else in the segment's index file), then read the records from the
+//! journal, a run of adjacent frames per read. Only committed records are visible: a reader
+//! works from a snapshot of the shard's chunk list, which the writer extends only after a
+//! group is durable.
 
 use std::sync::Arc;
 
-use crate::disk::DiskFile;
 use crate::error::LogError;
-use crate::index::{self, index_path};
+use crate::index::{Entries, SegmentIndex, index_file_path};
 use crate::journal::reader::RecordReader;
 use crate::log::Log;
 use crate::state::ShardIndexState;
-use crate::sync::{lock, read};
+use crate::sync::{lock, read, write};
 use crate::types::{ReadBatch, ShardKey, ShardState};
 
 /// Index entries fetched per positioned read.
@@ -47,7 +48,7 @@ impl Log {
             if chunk.last_arrival < not_before_ms {
                 continue;
             }
-            let Some(file) = self.index_file(&snap, shard, chunk.segment)? else {
+            let Some(entries) = self.entries_of(&snap, shard, chunk.segment)? else {
                 continue;
             };
             let Some(journal) = read(&self.shared().segments).get(&chunk.segment).cloned() else {
@@ -55,14 +56,11 @@ impl Log {
             };
             let mut pos = 0;
             if chunk.first_counter < from_counter {
-                pos = index::partition_point(file.as_ref(), chunk.count, |e| {
-                    e.counter < from_counter
-                })?;
+                pos = entries.partition_point(chunk.count, |e| e.counter < from_counter)?;
             }
             if chunk.first_arrival < not_before_ms {
-                let fresh = index::partition_point(file.as_ref(), chunk.count, |e| {
-                    e.arrival_ms < not_before_ms
-                })?;
+                let fresh =
+                    entries.partition_point(chunk.count, |e| e.arrival_ms < not_before_ms)?;
                 pos = pos.max(fresh);
             }
             let mut reader = RecordReader::new(journal.as_ref(), shard);
@@ -72,9 +70,9 @@ impl Log {
                     .min((max_records - records.len()) as u64);
                 // One entry more when there is one: its offset bounds the last frame wanted.
                 let ahead = u64::from(pos + n < chunk.count);
-                let entries = index::read_entries(file.as_ref(), pos, n + ahead)?;
+                let batch = entries.read(pos, n + ahead)?;
                 for i in 0..n as usize {
-                    let record = reader.read(&entries[i..], max_bytes.saturating_sub(bytes))?;
+                    let record = reader.read(&batch[i..], max_bytes.saturating_sub(bytes))?;
                     let size = record.stored_len();
                     if !records.is_empty() && bytes + size > max_bytes {
                         break 'chunks;
@@ -125,12 +123,12 @@ impl Log {
     ) -> Result<u64, LogError> {
         let first = snap.chunks.partition_point(|c| c.last_arrival < at_ms);
         for chunk in &snap.chunks[first..] {
-            let Some(file) = self.index_file(snap, shard, chunk.segment)? else {
+            let Some(entries) = self.entries_of(snap, shard, chunk.segment)? else {
                 continue;
             };
-            let pos = index::partition_point(file.as_ref(), chunk.count, |e| e.arrival_ms < at_ms)?;
+            let pos = entries.partition_point(chunk.count, |e| e.arrival_ms < at_ms)?;
             if pos < chunk.count
-                && let Some(e) = index::read_entries(file.as_ref(), pos, 1)?.first()
+                && let Some(e) = entries.read(pos, 1)?.first()
             {
                 return Ok(e.counter);
             }
@@ -147,22 +145,48 @@ impl Log {
         Ok(snap)
     }
 
-    /// The index file of one chunk; `None` if retention deleted it since the snapshot.
-    fn index_file(
+    /// The entries of one chunk; `None` if retention deleted its segment since the snapshot.
+    fn entries_of(
         &self,
         snap: &ShardIndexState,
         shard: ShardKey,
         segment: u64,
-    ) -> Result<Option<Arc<dyn DiskFile>>, LogError> {
-        if let Some((active, file)) = &snap.active_file
-            && *active == segment
-        {
-            return Ok(Some(file.clone()));
+    ) -> Result<Option<Entries>, LogError> {
+        if let Some((_, mem)) = snap.recent.iter().find(|(s, _)| *s == segment) {
+            return Ok(Some(Entries::Memory(mem.clone())));
         }
-        match self.shared().disk.open(&index_path(shard, segment), false) {
-            Ok(file) => Ok(Some(file)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
+        let Some(index) = self.segment_index(segment)? else {
+            return Ok(None);
+        };
+        match index.lookup(shard) {
+            Some((first, _)) => Ok(Some(Entries::File { index, first })),
+            None => Err(LogError::Corrupt(format!(
+                "index file of segment {segment} lacks {shard:?}"
+            ))),
         }
+    }
+
+    /// The segment's index file, opened once and then shared; `None` if retention deleted
+    /// it (a segment without one is never read from disk: its entries are in memory).
+    fn segment_index(&self, segment: u64) -> Result<Option<Arc<SegmentIndex>>, LogError> {
+        let shared = self.shared();
+        if let Some(index) = read(&shared.segment_indexes).get(&segment) {
+            return Ok(Some(index.clone()));
+        }
+        let file = match shared.disk.open(&index_file_path(segment), false) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let index = Arc::new(
+            SegmentIndex::load(file, segment).map_err(|e| LogError::Corrupt(e.to_string()))?,
+        );
+        let mut cache = write(&shared.segment_indexes);
+        // Retention removes the segment before the cached file, so a file opened while it
+        // deleted them is not cached for good.
+        if read(&shared.segments).contains_key(&segment) {
+            cache.entry(segment).or_insert_with(|| index.clone());
+        }
+        Ok(Some(index))
     }
 }

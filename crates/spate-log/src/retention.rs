@@ -1,11 +1,11 @@
-//! Reclaiming space: a journal segment is deleted, with its index files, once every stream
+//! Reclaiming space: a journal segment is deleted, with its index file, once every stream
 //! with records in it has either been dropped or had all of them expire. Runs on the writer
 //! thread, so nothing is appended to a file while it is being deleted.
 
 use std::path::Path;
 
 use crate::error::LogError;
-use crate::index::index_path;
+use crate::index::{INDEX_DIR, index_file_path};
 use crate::journal::writer::Writer;
 use crate::journal::{JOURNAL_DIR, segment_path};
 use crate::sync::{lock, read, write};
@@ -15,11 +15,13 @@ impl Writer {
         if self.is_poisoned() {
             return Err(LogError::Poisoned);
         }
+        self.settle_indexes();
         let retention = lock(&self.shared.retention).clone();
         let expired: Vec<u64> = self
             .segment_streams
             .iter()
-            .filter(|(id, _)| **id != self.active.id)
+            // A segment whose index file is still to be written is kept until it is.
+            .filter(|(id, _)| **id != self.active.id && !self.unindexed.contains(id))
             .filter(|(_, streams)| {
                 streams.iter().all(|(stream, newest)| {
                     self.dropped.contains(stream)
@@ -53,38 +55,30 @@ impl Writer {
             }
         }
         // Journal first, durably: a checkpointed chunk whose segment is gone is dropped on
-        // recovery, but one whose segment exists must still have its index file.
+        // recovery, but one whose segment exists must still have its index file. An index
+        // file without its segment is deleted by recovery.
         for id in expired {
             disk.remove_file(&segment_path(*id))?;
             self.segment_streams.remove(id);
         }
         disk.sync_dir(Path::new(JOURNAL_DIR))?;
-        let views: Vec<_> = read(&self.shared.shards)
-            .iter()
-            .map(|(k, v)| (*k, v.clone()))
-            .collect();
-        for (key, view) in views {
-            let gone: Vec<u64> = {
-                let mut st = lock(&view.state);
-                let gone = st
-                    .chunks
-                    .iter()
-                    .filter(|c| expired.contains(&c.segment))
-                    .map(|c| c.segment)
-                    .collect();
-                st.chunks.retain(|c| !expired.contains(&c.segment));
-                gone
-            };
-            for segment in gone {
-                let path = index_path(key, segment);
-                match disk.remove_file(&path) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-                    _ => {}
-                }
-                if let Some(dir) = path.parent() {
-                    self.index.dirty_dirs.insert(dir.to_path_buf());
-                }
+        {
+            let mut indexes = write(&self.shared.segment_indexes);
+            for id in expired {
+                indexes.remove(id);
             }
+        }
+        for id in expired {
+            match disk.remove_file(&index_file_path(*id)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+        disk.sync_dir(Path::new(INDEX_DIR))?;
+        for view in read(&self.shared.shards).values() {
+            lock(&view.state)
+                .chunks
+                .retain(|c| !expired.contains(&c.segment));
         }
         tracing::debug!(segments = ?expired, "deleted expired journal segments");
         Ok(())

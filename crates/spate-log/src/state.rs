@@ -10,7 +10,7 @@ use tokio::sync::{Notify, watch};
 use crate::clock::Clock;
 use crate::disk::{Disk, DiskFile};
 use crate::error::LogError;
-use crate::index::Chunk;
+use crate::index::{Chunk, MemEntries, SegmentIndex};
 use crate::sync::lock;
 use crate::types::{Appended, LogConfig, ShardKey, ShardMap};
 
@@ -104,8 +104,9 @@ pub(crate) struct ShardIndexState {
     pub last_arrival: Option<i64>,
     /// One per journal segment holding this shard's records, oldest first.
     pub chunks: Vec<Chunk>,
-    /// The index file being appended to, so tail reads need not open it.
-    pub active_file: Option<(u64, Arc<dyn DiskFile>)>,
+    /// The entries of the newest chunks, whose segments have no index file yet (the one
+    /// being written, and one just finished until its file is durable), oldest first.
+    pub recent: Vec<(u64, MemEntries)>,
 }
 
 pub(crate) struct ShardView {
@@ -146,6 +147,10 @@ pub(crate) struct Shared {
     pub shards: RwLock<ShardMap<Arc<ShardView>>>,
     /// Open journal segments for readers; the writer adds, retention removes.
     pub segments: RwLock<BTreeMap<u64, Arc<dyn DiskFile>>>,
+    /// Open segment index files, by segment: the writer adds each one it writes, readers
+    /// the ones they open, retention removes them (after removing the segment from
+    /// `segments`, which readers check before adding).
+    pub segment_indexes: RwLock<HashMap<u64, Arc<SegmentIndex>>>,
     pub retention: Mutex<HashMap<u64, Duration>>,
     pub stats: crate::stats::Stats,
     /// The journal writer: whoever holds it may take jobs from the queue and run them, in

@@ -73,8 +73,8 @@ pub struct LogConfig {
     pub segment_bytes: u64,
     /// Bytes of records accepted but not yet written; appends beyond this wait.
     pub max_pending_bytes: usize,
-    /// How often index files are synced and the checkpoint rewritten; bounds the journal
-    /// replayed on recovery.
+    /// How often the checkpoint is rewritten (counters, chunk summaries, which segments
+    /// have index files); bounds the journal replayed on recovery.
     pub checkpoint_interval: Duration,
     /// How often expired segments are looked for.
     pub retention_sweep_interval: Duration,

@@ -386,7 +386,7 @@ async fn disk_bytes_per_stream_follow_writes_restarts_and_deletion() {
     }
     let text = scrape(&spate);
     let written = stream_value(&text, NAME, "full");
-    // Each record: its 1,000 bytes, key, frame header and 32-byte index entry.
+    // Each record: its 1,000 bytes, key, frame header and 24-byte index entry.
     assert!(
         (50_000.0..50.0 * 1200.0).contains(&written),
         "{written} bytes for 50 records of 1,000 bytes"

@@ -354,7 +354,6 @@ mod tests {
             entries.push(IndexEntry {
                 counter,
                 arrival_ms: 5,
-                segment: 0,
                 offset,
             });
             if counter >= 20 {

@@ -2,12 +2,15 @@
 //! has every entry that reached stable storage intact and nothing torn.
 //!
 //! 1. Load the checkpoint (none: start empty, replay from the first segment).
-//! 2. Cut each checkpointed index file to the entries the checkpoint counted (later ones
-//!    may be half-written); forget chunks of segments retention already deleted.
-//! 3. Replay the journal from the checkpoint position, re-indexing every record; a bad frame
-//!    in the last segment is a torn tail and is cut off, anywhere else it is corruption
-//!    (segments are synced whole before the next one is created).
-//! 4. Checkpoint, then delete index files no longer referenced.
+//! 2. Keep the checkpointed chunks of segments that still exist and have an index file,
+//!    below the checkpoint's first unindexed segment; forget the rest.
+//! 3. Re-index the journal from the start of the oldest segment without a kept index file,
+//!    writing each finished segment's index file as soon as it is read, and keeping the
+//!    last segment's entries in memory; a bad frame in the last segment is a torn tail and
+//!    is cut off, anywhere else it is corruption (segments are synced whole before the next
+//!    one is created).
+//! 4. Checkpoint, then delete index files no longer referenced (and the per-shard index
+//!    directories of versions before checkpoint version 3).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
@@ -18,7 +21,7 @@ use std::time::Instant;
 use crate::checkpoint::{self, CHECKPOINT_TMP};
 use crate::error::LogError;
 use crate::index::{
-    ENTRY_BYTES, INDEX_DIR, IndexEntry, IndexFiles, ShardBatch, index_path, shard_dir, stream_dir,
+    INDEX_DIR, IndexEntry, Indexer, ShardBatch, entries_of, parse_index_name, write_index_file,
 };
 use crate::journal::frame::Entry;
 use crate::journal::reader::{Scanned, Scanner};
@@ -31,7 +34,7 @@ use crate::state::{Assign, ShardIndexState, ShardView, Shared};
 use crate::sync::{lock, read, write};
 use crate::types::ShardKey;
 
-/// Index entries replayed but not yet written, flushed in bulk.
+/// Index entries replayed but not yet published, published in bulk.
 const FLUSH_ENTRIES: usize = 1 << 16;
 
 pub(crate) fn recover(shared: &Arc<Shared>) -> Result<Writer, LogError> {
@@ -67,56 +70,59 @@ pub(crate) fn recover(shared: &Arc<Shared>) -> Result<Writer, LogError> {
         }
     }
 
-    let (position, shards, dropped) = match checkpoint {
-        Some(cp) => (cp.position, cp.shards, cp.dropped),
+    let (position, first_unindexed, shards, dropped) = match checkpoint {
+        Some(cp) => (cp.position, cp.first_unindexed, cp.shards, cp.dropped),
         None => (
             Position {
                 segment: 0,
                 offset: SEGMENT_HEADER,
             },
+            0,
             Vec::new(),
             BTreeSet::new(),
         ),
     };
+    if let Some(file) = segments.get(&position.segment)
+        && position.offset > file.size()?
+    {
+        return Err(LogError::Corrupt(format!(
+            "checkpoint points at offset {} of journal segment {}, past its end",
+            position.offset, position.segment
+        )));
+    }
+    // Re-index from the oldest segment without a usable index file: the checkpoint says
+    // which are durable, but one lost since is rebuilt from the journal all the same.
+    let indexed: BTreeSet<u64> = disk
+        .list_dir(Path::new(INDEX_DIR))?
+        .iter()
+        .filter_map(|name| parse_index_name(name))
+        .filter_map(|(id, tmp)| (!tmp).then_some(id))
+        .collect();
+    let replay_from = segments
+        .keys()
+        .copied()
+        .find(|id| *id >= first_unindexed || !indexed.contains(id))
+        .unwrap_or(u64::MAX);
     let mut segment_streams: BTreeMap<u64, HashMap<u64, i64>> =
         segments.keys().map(|&id| (id, HashMap::new())).collect();
     {
         let mut views = write(&shared.shards);
         for s in shards {
-            let mut chunks = Vec::new();
-            for chunk in s
+            let chunks: Vec<_> = s
                 .chunks
                 .into_iter()
-                .filter(|c| segments.contains_key(&c.segment))
-            {
-                let path = index_path(s.shard, chunk.segment);
-                let file = disk.open(&path, false).map_err(|e| {
-                    LogError::Corrupt(format!(
-                        "checkpointed index {} unreadable: {e}",
-                        path.display()
-                    ))
-                })?;
-                let want = chunk.count * ENTRY_BYTES;
-                let have = file.size()?;
-                if have < want {
-                    return Err(LogError::Corrupt(format!(
-                        "index {} has {have} bytes, the checkpoint counted {want}",
-                        path.display()
-                    )));
-                }
-                if have > want {
-                    file.truncate(want)?;
-                }
+                .filter(|c| c.segment < replay_from && segments.contains_key(&c.segment))
+                .collect();
+            for chunk in &chunks {
                 let newest = segment_streams.entry(chunk.segment).or_default();
                 let at = newest.entry(s.shard.stream).or_insert(chunk.last_arrival);
                 *at = (*at).max(chunk.last_arrival);
-                chunks.push(chunk);
             }
             let state = ShardIndexState {
                 committed_next: s.next_counter,
                 last_arrival: s.last_arrival,
                 chunks,
-                active_file: None,
+                recent: Vec::new(),
             };
             views.insert(s.shard, Arc::new(ShardView::new(state)));
         }
@@ -144,25 +150,20 @@ pub(crate) fn recover(shared: &Arc<Shared>) -> Result<Writer, LogError> {
         shared: shared.clone(),
         active,
         segment_streams,
-        index: IndexFiles::new(disk.clone()),
+        unindexed: BTreeSet::new(),
+        indexer: Indexer::start(shared.clone())?,
         dropped,
         unsynced: false,
         last_sync: Instant::now(),
     };
 
     let last_id = segments.keys().next_back().copied();
-    for (&id, file) in segments.range(position.segment..) {
-        let from = if id == position.segment {
-            position.offset
-        } else {
-            SEGMENT_HEADER
-        };
-        if from > file.size()? {
-            return Err(LogError::Corrupt(format!(
-                "checkpoint points at offset {from} of journal segment {id}, past its end"
-            )));
+    for (&id, file) in segments.range(replay_from..) {
+        let is_last = Some(id) == last_id;
+        replay_segment(&mut w, id, file.as_ref(), SEGMENT_HEADER, is_last)?;
+        if !is_last {
+            write_index_file(shared, id, &entries_of(shared, id))?;
         }
-        replay_segment(&mut w, id, file.as_ref(), from, Some(id) == last_id)?;
     }
     w.active.len = w.active.file.size()?;
     *write(&shared.segments) = segments;
@@ -230,8 +231,13 @@ fn replay_segment(
                     continue;
                 }
                 let view = read(&w.shared.shards).get(&shard).cloned();
-                let committed = match view {
-                    Some(view) => lock(&view.state).committed_next,
+                // Counters only grow along the journal. (The committed next counter may be
+                // ahead of what is replayed: it is checkpointed after these records.)
+                let indexed = match view {
+                    Some(view) => lock(&view.state)
+                        .chunks
+                        .last()
+                        .map_or(0, |c| c.last_counter + 1),
                     None => {
                         tracing::warn!(
                             ?shard,
@@ -244,7 +250,7 @@ fn replay_segment(
                 let expected = pending
                     .get(&shard)
                     .and_then(|b| b.entries.last())
-                    .map_or(committed, |e| e.counter + 1);
+                    .map_or(indexed, |e| e.counter + 1);
                 if counter < expected {
                     return Err(LogError::Corrupt(format!(
                         "journal segment {id} offset {offset}: counter {counter} of {shard:?} after {expected}"
@@ -253,7 +259,6 @@ fn replay_segment(
                 let entry = IndexEntry {
                     counter,
                     arrival_ms,
-                    segment: id,
                     offset,
                 };
                 pending.entry(shard).or_default().push(entry, frame_len);
@@ -281,48 +286,28 @@ fn replay_segment(
     w.publish(id, pending)
 }
 
-/// Deletes index files and directories the (just written) checkpoint does not reference:
-/// leftovers of dropped streams, deleted segments, or chunks a crash cut short.
+/// Deletes index files the (just written) checkpoint does not need: those of deleted
+/// segments, temporary files of a write cut short, and the per-shard directories of
+/// checkpoint versions before 3.
 fn remove_orphans(w: &mut Writer) -> Result<(), LogError> {
     let disk = w.shared.disk.clone();
-    let views: HashMap<ShardKey, BTreeSet<u64>> = read(&w.shared.shards)
-        .iter()
-        .map(|(k, v)| {
-            (
-                *k,
-                lock(&v.state).chunks.iter().map(|c| c.segment).collect(),
-            )
-        })
-        .collect();
-    for stream_name in disk.list_dir(Path::new(INDEX_DIR))? {
-        let Ok(stream) = stream_name.parse::<u64>() else {
-            continue;
-        };
-        if !views.keys().any(|k| k.stream == stream) {
-            disk.remove_dir_all(&stream_dir(stream))?;
-            w.index.dirty_dirs.insert(INDEX_DIR.into());
-            continue;
-        }
-        for shard_name in disk.list_dir(&stream_dir(stream))? {
-            let Ok(shard) = shard_name.parse::<u32>() else {
-                continue;
-            };
-            let key = ShardKey { stream, shard };
-            let Some(segments) = views.get(&key) else {
-                disk.remove_dir_all(&shard_dir(key))?;
-                w.index.dirty_dirs.insert(stream_dir(stream));
-                continue;
-            };
-            for file in disk.list_dir(&shard_dir(key))? {
-                let segment = file
-                    .strip_suffix(".idx")
-                    .and_then(|s| s.parse::<u64>().ok());
-                if segment.is_some_and(|s| !segments.contains(&s)) {
-                    disk.remove_file(&shard_dir(key).join(&file))?;
-                    w.index.dirty_dirs.insert(shard_dir(key));
-                }
+    let segments: BTreeSet<u64> = read(&w.shared.segments).keys().copied().collect();
+    let mut removed = false;
+    for name in disk.list_dir(Path::new(INDEX_DIR))? {
+        let path = Path::new(INDEX_DIR).join(&name);
+        match parse_index_name(&name) {
+            Some((id, false)) if segments.contains(&id) && id != w.active.id => continue,
+            Some(_) => disk.remove_file(&path)?,
+            // A stream directory of the old layout (or anything else that is not ours).
+            None if name.len() == 20 && name.bytes().all(|b| b.is_ascii_digit()) => {
+                disk.remove_dir_all(&path)?
             }
+            None => continue,
         }
+        removed = true;
+    }
+    if removed {
+        disk.sync_dir(Path::new(INDEX_DIR))?;
     }
     Ok(())
 }

@@ -4,12 +4,12 @@
 //! run on it too, between groups.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::disk::DiskFile;
 use crate::error::LogError;
-use crate::index::{Chunk, IndexEntry, IndexFiles, ShardBatch};
+use crate::index::{Chunk, IndexEntry, Indexer, ShardBatch};
 use crate::journal::{SEGMENT_HEADER, create_segment, frame};
 use crate::state::{Job, PendingRecord, ShardView, Shared};
 use crate::sync::{lock, read, wait, wait_timeout, write};
@@ -28,7 +28,11 @@ pub(crate) struct Writer {
     /// Per segment, the newest arrival time of each stream in it: all retention needs to
     /// decide that a whole segment has expired.
     pub segment_streams: BTreeMap<u64, HashMap<u64, i64>>,
-    pub index: IndexFiles,
+    /// Finished segments whose index file is not known to be durable yet (their entries
+    /// are still in memory): checkpoints tell recovery to re-index from the oldest of them.
+    pub unindexed: BTreeSet<u64>,
+    /// Writes those files; see [`Writer::settle_indexes`].
+    pub indexer: Indexer,
     /// Streams dropped; their records left in old segments are skipped on replay.
     pub dropped: BTreeSet<u64>,
     /// Whether the journal holds bytes written since the last sync.
@@ -229,7 +233,7 @@ impl Writer {
                     })
                     .collect())),
                 Job::Register { done, .. } => done(Ok(())),
-                Job::DropStream { stream, done } => done(self.finish_drop(stream)),
+                Job::DropStream { done, .. } => done(self.checkpoint()),
                 other => other.fail(LogError::Corrupt("control job in a write group".into())),
             }
         }
@@ -313,7 +317,6 @@ impl Writer {
             let entry = IndexEntry {
                 counter: r.counter,
                 arrival_ms: r.arrival_ms,
-                segment,
                 offset: base + at as u64,
             };
             let frame_len = frame::frame_len_at(&buf, at);
@@ -336,6 +339,9 @@ impl Writer {
         self.last_sync = Instant::now();
         let id = self.active.id + 1;
         let file = create_segment(self.shared.disk.as_ref(), id)?;
+        // Its entries are complete: the indexer writes its file while we go on.
+        self.unindexed.insert(self.active.id);
+        self.indexer.submit(&self.shared, self.active.id);
         write(&self.shared.segments).insert(id, file.clone());
         self.segment_streams.insert(id, HashMap::new());
         self.active = Active {
@@ -344,6 +350,14 @@ impl Writer {
             len: SEGMENT_HEADER,
         };
         Ok(())
+    }
+
+    /// Waits for the indexer to write every file it was given, and forgets the segments
+    /// now indexed.
+    pub(crate) fn settle_indexes(&mut self) {
+        for segment in self.indexer.wait() {
+            self.unindexed.remove(&segment);
+        }
     }
 
     pub(crate) fn apply_register(&mut self, shard: ShardKey, start_counter: u64) {
@@ -368,60 +382,44 @@ impl Writer {
             let Some(view) = read(&self.shared.shards).get(&shard).cloned() else {
                 continue;
             };
-            publish_to(&mut self.index, &view, shard, segment, &batch)?;
+            publish_to(&view, segment, &batch);
         }
         Ok(())
     }
 
-    /// Forgets a dropped stream's shards; its files go once a checkpoint no longer names them.
+    /// Forgets a dropped stream's shards. Their entries in segment index files are never
+    /// read again and go with their segments.
     pub(crate) fn apply_drop(&mut self, stream: u64) {
         write(&self.shared.shards).retain(|k, _| k.stream != stream);
-        self.index.forget_stream(stream);
         self.dropped.insert(stream);
-    }
-
-    fn finish_drop(&mut self, stream: u64) -> Result<(), LogError> {
-        self.checkpoint()?;
-        self.shared
-            .disk
-            .remove_dir_all(&crate::index::stream_dir(stream))?;
-        self.index.dirty_dirs.insert(crate::index::INDEX_DIR.into());
-        Ok(())
     }
 }
 
-/// Appends one shard's entries to its index and publishes them.
-pub(crate) fn publish_to(
-    index: &mut IndexFiles,
-    view: &ShardView,
-    shard: ShardKey,
-    segment: u64,
-    batch: &ShardBatch,
-) -> Result<(), LogError> {
+/// Appends one shard's entries to its in-memory index and publishes them.
+pub(crate) fn publish_to(view: &ShardView, segment: u64, batch: &ShardBatch) {
     let entries = &batch.entries;
     let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
-        return Ok(());
+        return;
     };
-    let new_chunk = lock(&view.state)
-        .chunks
-        .last()
-        .is_none_or(|c| c.segment != segment);
-    let file = index.append(shard, segment, new_chunk, entries)?;
     let mut st = lock(&view.state);
-    if new_chunk {
-        st.chunks.push(Chunk::starting(first));
+    if st.chunks.last().is_none_or(|c| c.segment != segment) {
+        st.chunks.push(Chunk::starting(segment, first));
     }
     if let Some(chunk) = st.chunks.last_mut() {
         chunk.extend(batch);
+    }
+    match st.recent.last() {
+        Some((s, mem)) if *s == segment => write(mem).extend_from_slice(entries),
+        _ => st
+            .recent
+            .push((segment, Arc::new(RwLock::new(entries.clone())))),
     }
     st.committed_next = st.committed_next.max(last.counter + 1);
     st.last_arrival = Some(
         st.last_arrival
             .map_or(last.arrival_ms, |a| a.max(last.arrival_ms)),
     );
-    st.active_file = Some((segment, file));
     // Subscribers learn of the commit now, from the commit path itself; `send` is a no-op
     // (one atomic load) while nobody watches.
     let _ = view.commits.send(st.committed_next);
-    Ok(())
 }
