@@ -72,6 +72,10 @@ pub(crate) struct Inner {
     pub subscriptions: Arc<crate::subscription::Subscriptions>,
     /// This engine's own metrics registry (several engines may share a process).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Bounds the GetRecords reads running at once on the blocking pool to the CPUs: ten
+    /// polls arriving together would otherwise be ten threads, and the async workers (every
+    /// put's path) would get a tenth of a core while they read.
+    pub read_slots: tokio::sync::Semaphore,
 }
 
 impl Engine {
@@ -97,6 +101,9 @@ impl Engine {
                 limits: crate::limits::Limits::new(config.limits.clone()),
                 faults: crate::faults::Faults::new(config.faults.clone()),
                 subscriptions: Arc::default(),
+                read_slots: tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(1, |n| n.get()),
+                ),
                 config,
             }),
         };

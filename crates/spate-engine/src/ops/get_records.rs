@@ -155,6 +155,8 @@ impl Engine {
             stream.key.region.clone(),
             stream.key.account.clone(),
         );
+        // Never closed, so a permit always comes.
+        let _slot = self.inner.read_slots.acquire().await.ok();
         let (batch, tip) = tokio::task::spawn_blocking(move || {
             let mut batch = log
                 .read(key, from, trim_horizon, limit, MAX_GET_RECORDS_BYTES)
