@@ -146,6 +146,8 @@ impl Subscription {
         if inline {
             return read();
         }
+        // Shares GetRecords' bound on reads running at once (see `Inner::read_slots`).
+        let _slot = self.engine.inner.read_slots.acquire().await.ok();
         tokio::task::spawn_blocking(read)
             .await
             .map_err(ApiError::internal)?
