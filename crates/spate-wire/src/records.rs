@@ -1,5 +1,6 @@
 //! Replies that carry records (`GetRecordsOutput`, `SubscribeToShardEvent`), written straight
-//! into one buffer sized up front.
+//! into one buffer sized up front, or (CBOR) into pieces that share large record data with
+//! the buffers it was read into.
 //!
 //! The generic writers go through a `serde_json::Value`: every record becomes a map, its data
 //! a base64 string (and, for CBOR, bytes again). A 10 MiB page spends most of its time there,
@@ -10,6 +11,7 @@
 //! Members come out in the order the generic writers use (sorted by name; `Records` sorts
 //! after every other member of both shapes), so the bytes match theirs.
 
+use bytes::Bytes;
 use minicbor::Encoder;
 use minicbor::data::Tag;
 use serde_json::Value;
@@ -26,13 +28,22 @@ pub struct RecordFields<'a> {
     pub sequence_number: &'a str,
     /// `ApproximateArrivalTimestamp`, in epoch milliseconds.
     pub arrival_ms: i64,
-    pub data: &'a [u8],
+    /// Shared, so that a reply in pieces can send it without copying.
+    pub data: &'a Bytes,
     pub partition_key: &'a str,
     /// Left out of the record when `None`.
     pub encryption_type: Option<&'a str>,
 }
 
 const RECORDS: &str = "Records";
+
+/// Record data at least this long goes into a reply in pieces by reference. Shorter data is
+/// copied in with the heads around it: a piece costs an `iovec`, a reference count and a slot
+/// in a vectored write, which a copy of a few hundred bytes beats.
+const BY_REFERENCE_MIN: usize = 512;
+/// A reply whose data by reference would come to less than this goes out in one piece: the
+/// copy is cheap, and one buffer is one write.
+const PIECES_MIN: usize = 64 * 1024;
 
 /// Encodes a structure of the model shape `shape_name` whose `Records` member is `records`
 /// and whose other members are `rest`, a JSON-convention object without `Records` (as
@@ -47,6 +58,50 @@ pub fn encode_with_records<'a, I>(
 where
     I: Iterator<Item = RecordFields<'a>> + Clone,
 {
+    let id = reply_shape(shape_name, rest)?;
+    match codec {
+        Codec::Json => Ok(json_reply(id, records, rest).into_bytes()),
+        Codec::Cbor => Ok(cbor_reply(id, records, rest, usize::MAX)?.0),
+    }
+}
+
+/// The bytes [`encode_with_records`] gives, as pieces to be sent one after another. In CBOR,
+/// record data of [`BY_REFERENCE_MIN`] bytes or more is a piece of its own, shared with
+/// `RecordFields::data` rather than copied, and the CBOR between such data forms the pieces
+/// between. JSON, whose data is base64 text, and small replies come as one piece. No piece is
+/// empty.
+pub fn encode_with_records_in_pieces<'a, I>(
+    shape_name: &str,
+    codec: Codec,
+    records: I,
+    rest: &Value,
+) -> Result<Vec<Bytes>, WireError>
+where
+    I: Iterator<Item = RecordFields<'a>> + Clone,
+{
+    let id = reply_shape(shape_name, rest)?;
+    let shared: usize = records
+        .clone()
+        .map(|r| r.data.len())
+        .filter(|&len| len >= BY_REFERENCE_MIN)
+        .sum();
+    let whole = match codec {
+        Codec::Json => json_reply(id, records, rest).into_bytes(),
+        Codec::Cbor if shared < PIECES_MIN => cbor_reply(id, records, rest, usize::MAX)?.0,
+        Codec::Cbor => {
+            let (heads, splices) = cbor_reply(id, records, rest, BY_REFERENCE_MIN)?;
+            return Ok(pieces(heads, splices));
+        }
+    };
+    Ok(if whole.is_empty() {
+        Vec::new()
+    } else {
+        vec![Bytes::from(whole)]
+    })
+}
+
+/// The shape's id, once it is known to have `Records` and `rest` to be an object without.
+fn reply_shape(shape_name: &str, rest: &Value) -> Result<ShapeId, WireError> {
     let id = MODEL
         .shape_id(shape_name)
         .ok_or_else(|| WireError::Encoding(format!("unknown shape {shape_name}")))?;
@@ -58,10 +113,28 @@ where
             "{shape_name} with records needs an object without {RECORDS}"
         )));
     }
-    match codec {
-        Codec::Json => Ok(json_reply(id, records, rest).into_bytes()),
-        Codec::Cbor => cbor_reply(id, records, rest),
+    Ok(id)
+}
+
+/// Record data left out of a buffer, each with the offset in the buffer where it belongs.
+type Splices = Vec<(usize, Bytes)>;
+
+/// `heads` with each splice's data inserted at its offset.
+fn pieces(heads: Vec<u8>, splices: Splices) -> Vec<Bytes> {
+    let heads = Bytes::from(heads);
+    let mut out = Vec::with_capacity(2 * splices.len() + 1);
+    let mut at = 0;
+    for (offset, data) in splices {
+        if offset > at {
+            out.push(heads.slice(at..offset));
+        }
+        out.push(data);
+        at = offset;
     }
+    if heads.len() > at {
+        out.push(heads.slice(at..));
+    }
+    out
 }
 
 const JSON_RECORD_KEYS: [&str; 5] = [
@@ -125,11 +198,15 @@ fn json_reply<'a>(
 /// The most bytes a CBOR head (major type and argument) takes.
 const CBOR_HEAD_MAX: usize = 9;
 
+/// The CBOR reply, except that record data of `by_reference` bytes or more is left out of the
+/// buffer: only its head is written, and the data is returned beside, with the offset in the
+/// buffer where it belongs.
 fn cbor_reply<'a>(
     id: ShapeId,
     records: impl Iterator<Item = RecordFields<'a>> + Clone,
     rest: &Value,
-) -> Result<Vec<u8>, WireError> {
+    by_reference: usize,
+) -> Result<(Vec<u8>, Splices), WireError> {
     let mut head = Encoder::new(Vec::new());
     crate::cbor::write(Some(id), rest, &mut head)?;
     let head = head.into_writer();
@@ -144,14 +221,22 @@ fn cbor_reply<'a>(
         + "SequenceNumber".len()
         + 11 * CBOR_HEAD_MAX;
     let mut count = 0;
+    let mut shared = 0;
     let size = records.clone().fold(head.len() + 32, |size, r| {
         count += 1;
+        let data = if r.data.len() >= by_reference {
+            shared += 1;
+            0
+        } else {
+            r.data.len()
+        };
         size + fixed
-            + r.data.len()
+            + data
             + r.partition_key.len()
             + r.sequence_number.len()
             + r.encryption_type.map_or(0, str::len)
     });
+    let mut splices = Vec::with_capacity(shared);
     let mut e = Encoder::new(Vec::with_capacity(size));
     e.map(members + 1).map_err(enc)?;
     e.writer_mut().extend_from_slice(&head[1..]);
@@ -167,9 +252,14 @@ fn cbor_reply<'a>(
             .i64(r.arrival_ms)
             .map_err(enc)?
             .str(keys[1])
-            .map_err(enc)?
-            .bytes(r.data)
             .map_err(enc)?;
+        if r.data.len() >= by_reference {
+            let out = e.writer_mut();
+            bytes_head(r.data.len() as u64, out);
+            splices.push((out.len(), r.data.clone()));
+        } else {
+            e.bytes(r.data).map_err(enc)?;
+        }
         if let Some(encryption_type) = r.encryption_type {
             e.str(keys[2])
                 .map_err(enc)?
@@ -185,5 +275,58 @@ fn cbor_reply<'a>(
             .str(r.sequence_number)
             .map_err(enc)?;
     }
-    Ok(e.into_writer())
+    Ok((e.into_writer(), splices))
+}
+
+/// The head of a definite-length byte string (major type 2) of `len` bytes, in the shortest
+/// form, as the encoder writes it.
+fn bytes_head(len: u64, out: &mut Vec<u8>) {
+    const MAJOR: u8 = 2 << 5;
+    match len {
+        0..24 => out.push(MAJOR | len as u8),
+        24..0x100 => out.extend_from_slice(&[MAJOR | 24, len as u8]),
+        0x100..0x1_0000 => {
+            out.push(MAJOR | 25);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        0x1_0000..0x1_0000_0000 => {
+            out.push(MAJOR | 26);
+            out.extend_from_slice(&(len as u32).to_be_bytes());
+        }
+        _ => {
+            out.push(MAJOR | 27);
+            out.extend_from_slice(&len.to_be_bytes());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every length class of a byte string's head is the encoder's own.
+    #[test]
+    fn byte_string_heads_match_the_encoder() {
+        for len in [
+            0u64,
+            1,
+            23,
+            24,
+            255,
+            256,
+            65_535,
+            65_536,
+            u32::MAX as u64,
+            1 << 32,
+        ] {
+            let mut ours = Vec::new();
+            bytes_head(len, &mut ours);
+            let mut theirs = Encoder::new(Vec::new());
+            // An unsigned integer's head carries the same argument under major type 0.
+            theirs.u64(len).expect("encodes");
+            let mut theirs = theirs.into_writer();
+            theirs[0] = (theirs[0] & 0x1f) | (2 << 5);
+            assert_eq!(ours, theirs, "{len}");
+        }
+    }
 }
