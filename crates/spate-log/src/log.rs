@@ -75,6 +75,7 @@ impl Log {
             segments: RwLock::new(Default::default()),
             retention: Mutex::new(HashMap::new()),
             stats: Default::default(),
+            windows: Default::default(),
             writer: Mutex::new(None),
         });
         let w = recovery::recover(&shared)?;

@@ -65,7 +65,7 @@ impl Log {
                 })?;
                 pos = pos.max(fresh);
             }
-            let mut reader = RecordReader::new(journal.as_ref(), shard);
+            let mut reader = RecordReader::new(journal.as_ref(), shard, &self.shared().windows);
             while pos < chunk.count {
                 let n = (chunk.count - pos)
                     .min(ENTRIES_PER_READ)
