@@ -1,5 +1,6 @@
-//! A reply body's bytes as pieces sent one after another, so that record data read from the
-//! journal goes to the socket without being copied into a reply buffer first.
+//! A reply body's bytes as pieces sent one after another, so that large record data read from
+//! the journal goes to the socket without being copied into a reply buffer first (smaller
+//! data is copied: `spate_wire::encode_with_records_in_pieces` says where the line is).
 //!
 //! hyper queues at most 16 body buffers before it writes, and asks each for its slices
 //! (`Buf::chunks_vectored`) to fill one `writev` of up to 64. A body that yielded each piece
