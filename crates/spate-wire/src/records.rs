@@ -13,7 +13,6 @@
 
 use bytes::Bytes;
 use minicbor::Encoder;
-use minicbor::data::Tag;
 use serde_json::Value;
 
 use crate::cbor::enc;
@@ -210,11 +209,7 @@ fn cbor_reply<'a>(
         Some(&b) if (0xa0..0xb7).contains(&b) => u64::from(b - 0xa0),
         _ => return Err(WireError::Encoding("unexpected head of a reply map".into())),
     };
-    let keys = ["ApproximateArrivalTimestamp", "Data", "EncryptionType"];
-    let fixed = keys.iter().map(|k| k.len()).sum::<usize>()
-        + "PartitionKey".len()
-        + "SequenceNumber".len()
-        + 11 * CBOR_HEAD_MAX;
+    let fixed = CBOR_KEYS.iter().map(|k| k.len()).sum::<usize>() + 6 * CBOR_HEAD_MAX;
     let mut count = 0;
     let mut shared = 0;
     let size = records.clone().fold(head.len() + 32, |size, r| {
@@ -236,73 +231,83 @@ fn cbor_reply<'a>(
     e.map(members + 1).map_err(enc)?;
     e.writer_mut().extend_from_slice(&head[1..]);
     e.str(RECORDS).map_err(enc)?.array(count).map_err(enc)?;
+    // Each record is written as the encoder would write it, from its fixed parts.
+    let out = e.writer_mut();
     for r in records {
-        e.map(if r.encryption_type.is_some() { 5 } else { 4 })
-            .map_err(enc)?
-            .str(keys[0])
-            .map_err(enc)?
-            // The generic writer's form: tag 1, integer epoch milliseconds.
-            .tag(Tag::new(1))
-            .map_err(enc)?
-            .i64(r.arrival_ms)
-            .map_err(enc)?
-            .str(keys[1])
-            .map_err(enc)?;
+        const MAP: u8 = 5 << 5;
+        out.push(MAP | if r.encryption_type.is_some() { 5 } else { 4 });
+        out.extend_from_slice(CBOR_KEYS[0]);
+        if r.arrival_ms >= 0 {
+            cbor_head(0, r.arrival_ms as u64, out);
+        } else {
+            cbor_head(1, !(r.arrival_ms as u64), out);
+        }
+        out.extend_from_slice(CBOR_KEYS[1]);
+        cbor_head(2, r.data.len() as u64, out);
         if r.data.len() >= by_reference {
-            let out = e.writer_mut();
-            bytes_head(r.data.len() as u64, out);
             splices.push((out.len(), r.data.clone()));
         } else {
-            e.bytes(r.data).map_err(enc)?;
+            out.extend_from_slice(r.data);
         }
         if let Some(encryption_type) = r.encryption_type {
-            e.str(keys[2])
-                .map_err(enc)?
-                .str(encryption_type)
-                .map_err(enc)?;
+            out.extend_from_slice(CBOR_KEYS[2]);
+            cbor_text(encryption_type, out);
         }
-        e.str("PartitionKey")
-            .map_err(enc)?
-            .str(r.partition_key)
-            .map_err(enc)?
-            .str("SequenceNumber")
-            .map_err(enc)?
-            .str(r.sequence_number)
-            .map_err(enc)?;
+        out.extend_from_slice(CBOR_KEYS[3]);
+        cbor_text(r.partition_key, out);
+        out.extend_from_slice(CBOR_KEYS[4]);
+        cbor_text(r.sequence_number, out);
     }
     Ok((e.into_writer(), splices))
 }
 
-/// The head of a definite-length byte string (major type 2) of `len` bytes, in the shortest
-/// form, as the encoder writes it.
-fn bytes_head(len: u64, out: &mut Vec<u8>) {
-    const MAJOR: u8 = 2 << 5;
-    match len {
-        0..24 => out.push(MAJOR | len as u8),
-        24..0x100 => out.extend_from_slice(&[MAJOR | 24, len as u8]),
+/// A record's keys as encoded text strings, in the generic writer's order; the arrival
+/// time's key carries the tag that follows it (1: epoch time, as integer milliseconds).
+const CBOR_KEYS: [&[u8]; 5] = [
+    b"\x78\x1bApproximateArrivalTimestamp\xc1",
+    b"\x64Data",
+    b"\x6eEncryptionType",
+    b"\x6cPartitionKey",
+    b"\x6eSequenceNumber",
+];
+
+fn cbor_text(text: &str, out: &mut Vec<u8>) {
+    cbor_head(3, text.len() as u64, out);
+    out.extend_from_slice(text.as_bytes());
+}
+
+/// A head of major type `major` with argument `value`, in the shortest form, as the encoder
+/// writes it.
+fn cbor_head(major: u8, value: u64, out: &mut Vec<u8>) {
+    let major = major << 5;
+    match value {
+        0..24 => out.push(major | value as u8),
+        24..0x100 => out.extend_from_slice(&[major | 24, value as u8]),
         0x100..0x1_0000 => {
-            out.push(MAJOR | 25);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
+            out.push(major | 25);
+            out.extend_from_slice(&(value as u16).to_be_bytes());
         }
         0x1_0000..0x1_0000_0000 => {
-            out.push(MAJOR | 26);
-            out.extend_from_slice(&(len as u32).to_be_bytes());
+            out.push(major | 26);
+            out.extend_from_slice(&(value as u32).to_be_bytes());
         }
         _ => {
-            out.push(MAJOR | 27);
-            out.extend_from_slice(&len.to_be_bytes());
+            out.push(major | 27);
+            out.extend_from_slice(&value.to_be_bytes());
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use minicbor::data::Tag;
+
     use super::*;
 
-    /// Every length class of a byte string's head is the encoder's own.
+    /// Every length class of a head is the encoder's own, and so are the keys.
     #[test]
-    fn byte_string_heads_match_the_encoder() {
-        for len in [
+    fn heads_and_keys_match_the_encoder() {
+        let edges = [
             0u64,
             1,
             23,
@@ -313,15 +318,47 @@ mod tests {
             65_536,
             u32::MAX as u64,
             1 << 32,
-        ] {
+        ];
+        for value in edges.into_iter().chain([u64::MAX]) {
             let mut ours = Vec::new();
-            bytes_head(len, &mut ours);
+            cbor_head(0, value, &mut ours);
             let mut theirs = Encoder::new(Vec::new());
-            // An unsigned integer's head carries the same argument under major type 0.
-            theirs.u64(len).expect("encodes");
-            let mut theirs = theirs.into_writer();
-            theirs[0] = (theirs[0] & 0x1f) | (2 << 5);
-            assert_eq!(ours, theirs, "{len}");
+            theirs.u64(value).expect("encodes");
+            assert_eq!(ours, theirs.into_writer(), "{value}");
+            for ms in [
+                value as i64,
+                (value as i64).wrapping_neg(),
+                i64::MIN,
+                i64::MAX,
+            ] {
+                let mut ours = Vec::new();
+                if ms >= 0 {
+                    cbor_head(0, ms as u64, &mut ours);
+                } else {
+                    cbor_head(1, !(ms as u64), &mut ours);
+                }
+                let mut theirs = Encoder::new(Vec::new());
+                theirs.i64(ms).expect("encodes");
+                assert_eq!(ours, theirs.into_writer(), "{ms}");
+            }
         }
+        for len in edges.into_iter().filter(|&len| len < 1 << 20) {
+            let text = "x".repeat(len as usize);
+            let mut ours = Vec::new();
+            cbor_text(&text, &mut ours);
+            let mut theirs = Encoder::new(Vec::new());
+            theirs.str(&text).expect("encodes");
+            assert_eq!(ours, theirs.into_writer(), "{len}");
+        }
+        let mut theirs = Encoder::new(Vec::new());
+        theirs.str("ApproximateArrivalTimestamp").expect("encodes");
+        theirs.tag(Tag::new(1)).expect("encodes");
+        let names = ["Data", "EncryptionType", "PartitionKey", "SequenceNumber"];
+        let mut ours = CBOR_KEYS[0].to_vec();
+        for (name, key) in names.into_iter().zip(&CBOR_KEYS[1..]) {
+            theirs.str(name).expect("encodes");
+            ours.extend_from_slice(key);
+        }
+        assert_eq!(ours, theirs.into_writer());
     }
 }
