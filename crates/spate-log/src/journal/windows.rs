@@ -1,6 +1,6 @@
 //! Read buffers ("windows") kept for reuse once no record sliced from them is alive.
 //!
-//! A catch-up reader reads about 1 MiB per positioned read and hands the records out as
+//! A catch-up reader reads up to 1 MiB per positioned read and hands the records out as
 //! slices of that buffer, which live until the reply carrying them has been sent. A fresh
 //! buffer per read costs more than the read's own copy: the allocator hands back memory the
 //! kernel must fault in and zero page by page. Reusing one whose records are all gone costs
@@ -13,7 +13,10 @@ use bytes::{Bytes, BytesMut};
 
 use crate::sync::lock;
 
-/// Windows kept at most: enough for a 10 MiB page in flight and the next one being read.
+/// Windows kept at most: a 10 MiB page's worth and some (a read reaches at most 512 index
+/// entries ahead, so a page of 1 KiB records takes ~20 windows of ~0.5 MiB). Readers beyond
+/// that allocate, as before; what the pool costs is up to this many idle windows, ~24 MiB at
+/// most, after a burst of large reads.
 const KEPT: usize = 24;
 /// Smaller windows are not kept: allocating them is cheap, and they would crowd out the
 /// large ones.
@@ -23,7 +26,8 @@ const KEPT_MIN: usize = 64 * 1024;
 const GRAIN: usize = 128 * 1024;
 
 /// Windows handed out recently, some of them perhaps no longer used by anyone, with their
-/// capacities. Holds up to `KEPT` windows of about 1 MiB each while no reader needs them.
+/// capacities. Holds up to `KEPT` windows of at most about 1 MiB each while no reader needs
+/// them.
 #[derive(Default)]
 pub(crate) struct WindowPool {
     windows: Mutex<Vec<(Bytes, usize)>>,
