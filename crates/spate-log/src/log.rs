@@ -77,6 +77,7 @@ impl Log {
             segment_indexes: RwLock::new(HashMap::new()),
             retention: Mutex::new(HashMap::new()),
             stats: Default::default(),
+            windows: Default::default(),
             writer: Mutex::new(None),
         });
         let w = recovery::recover(&shared)?;

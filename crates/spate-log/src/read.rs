@@ -63,7 +63,7 @@ impl Log {
                     entries.partition_point(chunk.count, |e| e.arrival_ms < not_before_ms)?;
                 pos = pos.max(fresh);
             }
-            let mut reader = RecordReader::new(journal.as_ref(), shard);
+            let mut reader = RecordReader::new(journal.as_ref(), shard, &self.shared().windows);
             while pos < chunk.count {
                 let n = (chunk.count - pos)
                     .min(ENTRIES_PER_READ)

@@ -153,6 +153,8 @@ pub(crate) struct Shared {
     pub segment_indexes: RwLock<HashMap<u64, Arc<SegmentIndex>>>,
     pub retention: Mutex<HashMap<u64, Duration>>,
     pub stats: crate::stats::Stats,
+    /// Read buffers of pages already sent, for the next reads.
+    pub windows: crate::journal::windows::WindowPool,
     /// The journal writer: whoever holds it may take jobs from the queue and run them, in
     /// queue order. Taken before `queue` whenever both are held. `None` before recovery has
     /// built it and after shutdown.

@@ -6,6 +6,7 @@ use serde_json::Value;
 use spate_engine::{ApiError, ApiResult, Engine, ErrorKind, RequestContext};
 use spate_wire::{Codec, Operation};
 
+use crate::pieces::Pieces;
 use crate::{put_fast, records_reply};
 
 fn input<T: DeserializeOwned>(value: Value) -> ApiResult<T> {
@@ -16,9 +17,11 @@ fn input<T: DeserializeOwned>(value: Value) -> ApiResult<T> {
 }
 
 /// The generic way out: the output as a JSON-convention value, encoded by the model.
-fn encode<T: serde::Serialize>(operation: Operation, codec: Codec, value: T) -> ApiResult<Vec<u8>> {
+fn encode<T: serde::Serialize>(operation: Operation, codec: Codec, value: T) -> ApiResult<Pieces> {
     let value = serde_json::to_value(value).map_err(ApiError::internal)?;
-    spate_wire::encode_response(operation, codec, &value).map_err(ApiError::internal)
+    spate_wire::encode_response(operation, codec, &value)
+        .map(Pieces::from)
+        .map_err(ApiError::internal)
 }
 
 /// Runs `operation` and returns its encoded response body.
@@ -28,7 +31,7 @@ pub async fn dispatch(
     operation: Operation,
     codec: Codec,
     body: Value,
-) -> ApiResult<Vec<u8>> {
+) -> ApiResult<Pieces> {
     macro_rules! call {
         ($method:ident) => {
             encode(operation, codec, engine.$method(ctx, input(body)?).await?)
@@ -44,11 +47,13 @@ pub async fn dispatch(
         Operation::PutRecord => Ok(put_fast::encode_put_record(
             codec,
             &engine.put_record(ctx, input(body)?).await?,
-        )),
+        )
+        .into()),
         Operation::PutRecords => Ok(put_fast::encode_put_records(
             codec,
             &engine.put_records(ctx, input(body)?).await?,
-        )),
+        )
+        .into()),
         Operation::GetShardIterator => call!(get_shard_iterator),
         Operation::GetRecords => {
             records_reply::get_records(codec, engine.get_records(ctx, input(body)?).await?)

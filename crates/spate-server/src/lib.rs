@@ -9,7 +9,7 @@
 //! [`dispatch`] maps each operation to its engine method; [`response`] decides HTTP status
 //! and headers for every reply in one place; [`admin`] serves `/_spate/` (fault rules) when
 //! enabled; [`put_fast`] decodes and encodes the hot puts without serde values; [`observe`] answers `/health`, `/ready` and `/metrics`; [`subscribe`] streams SubscribeToShard's event stream; [`records_reply`] writes
-//! the record-heavy replies of both directly; [`tls`] loads or makes
+//! the record-heavy replies of both directly, GetRecords' as [`pieces`] that share record data; [`tls`] loads or makes
 //! the TLS certificate.
 
 mod admin;
@@ -17,6 +17,7 @@ pub mod auth;
 mod dispatch;
 mod listener;
 mod observe;
+mod pieces;
 mod put_fast;
 mod records_reply;
 mod request;

@@ -303,7 +303,7 @@ async fn handle(frontend: &Frontend, request: Request<Incoming>, request_id: Str
             return reply;
         }
         Ok(()) => match fast {
-            Some(fast) => fast.run(engine, &ctx, codec).await,
+            Some(fast) => fast.run(engine, &ctx, codec).await.map(Into::into),
             None => dispatch(engine, &ctx, operation, codec, input).await,
         },
         Err(error) => Err(error),

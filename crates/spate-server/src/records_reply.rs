@@ -1,6 +1,8 @@
 //! Replies full of records — GetRecords' output and SubscribeToShard's events — written by
 //! `spate_wire::encode_with_records` straight from the engine's records, rather than through
 //! a `serde_json::Value` of every record. Their other members still take the generic path.
+//! GetRecords' reply comes in [`Pieces`], sharing large record data with the buffers it was
+//! read into; an event is framed and checksummed whole, so it stays one buffer.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -8,8 +10,10 @@ use spate_engine::ops::get_records::{Output, Record};
 use spate_engine::{ApiError, ApiResult, SubscribeToShardEvent};
 use spate_wire::{Codec, RecordFields, WireError};
 
+use crate::pieces::Pieces;
+
 /// The GetRecords reply body.
-pub fn get_records(codec: Codec, output: Output) -> ApiResult<Vec<u8>> {
+pub fn get_records(codec: Codec, output: Output) -> ApiResult<Pieces> {
     let Output {
         records,
         next_shard_iterator,
@@ -23,7 +27,15 @@ pub fn get_records(codec: Codec, output: Output) -> ApiResult<Vec<u8>> {
         millis_behind_latest,
         child_shards,
     };
-    encode("GetRecordsOutput", codec, &records, &rest).map_err(ApiError::internal)
+    let rest = without_records(&rest).map_err(ApiError::internal)?;
+    spate_wire::encode_with_records_in_pieces(
+        "GetRecordsOutput",
+        codec,
+        records.iter().map(fields),
+        &rest,
+    )
+    .map(Pieces::new)
+    .map_err(ApiError::internal)
 }
 
 /// The payload of one `SubscribeToShardEvent` message.
@@ -34,20 +46,23 @@ pub fn subscribe_event(codec: Codec, event: &SubscribeToShardEvent) -> Result<Ve
         millis_behind_latest: event.millis_behind_latest,
         child_shards: event.child_shards.clone(),
     };
-    encode("SubscribeToShardEvent", codec, &event.records, &rest).map_err(|e| e.to_string())
+    let rest = without_records(&rest).map_err(|e| e.to_string())?;
+    spate_wire::encode_with_records(
+        "SubscribeToShardEvent",
+        codec,
+        event.records.iter().map(fields),
+        &rest,
+    )
+    .map_err(|e| e.to_string())
 }
 
-fn encode(
-    shape: &str,
-    codec: Codec,
-    records: &[Record],
-    rest: &impl Serialize,
-) -> Result<Vec<u8>, WireError> {
+/// The other members as the generic writer takes them.
+fn without_records(rest: &impl Serialize) -> Result<Value, WireError> {
     let mut rest = serde_json::to_value(rest).map_err(|e| WireError::Encoding(e.to_string()))?;
     if let Value::Object(members) = &mut rest {
         members.remove("Records");
     }
-    spate_wire::encode_with_records(shape, codec, records.iter().map(fields), &rest)
+    Ok(rest)
 }
 
 fn fields(record: &Record) -> RecordFields<'_> {

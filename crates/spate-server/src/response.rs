@@ -3,22 +3,24 @@
 use std::convert::Infallible;
 
 use base64::Engine as _;
-use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Response, StatusCode, header};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use spate_engine::{ApiError, ErrorKind};
 use spate_wire::{Codec, WireError};
 
+use crate::pieces::Pieces;
+
 /// A reply's body: whole (every operation but one), or streamed as it is produced
 /// (SubscribeToShard's event stream). Boxing keeps one type for both; a whole body keeps its
-/// exact size, so it still goes out with a Content-Length.
-pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+/// exact size, so it still goes out with a Content-Length. A whole body may be in pieces
+/// (GetRecords in CBOR shares record data with the journal's read buffers).
+pub type Body = UnsyncBoxBody<Pieces, Infallible>;
 
 pub type Reply = Response<Body>;
 
 /// A whole body.
-pub fn full(bytes: impl Into<Bytes>) -> Body {
+pub fn full(bytes: impl Into<Pieces>) -> Body {
     Full::new(bytes.into()).boxed_unsync()
 }
 
@@ -64,7 +66,7 @@ fn with_common_headers(mut reply: Reply, request_id: &str, content_type: &'stati
     reply
 }
 
-pub fn success(request_id: &str, codec: Codec, body: Vec<u8>) -> Reply {
+pub fn success(request_id: &str, codec: Codec, body: Pieces) -> Reply {
     let reply = Response::new(full(body));
     with_common_headers(reply, request_id, codec.content_type())
 }

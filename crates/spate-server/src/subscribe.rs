@@ -24,6 +24,7 @@ use spate_wire::Codec;
 use spate_wire::eventstream::{HeaderValue, encode_message};
 use tokio::sync::mpsc;
 
+use crate::pieces::Pieces;
 use crate::records_reply;
 use crate::response::{self, Reply};
 
@@ -33,16 +34,16 @@ struct EventStreamBody {
 }
 
 impl http_body::Body for EventStreamBody {
-    type Data = Bytes;
+    type Data = Pieces;
     type Error = Infallible;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    ) -> Poll<Option<Result<Frame<Pieces>, Infallible>>> {
         self.messages
             .poll_recv(cx)
-            .map(|message| message.map(|bytes| Ok(Frame::data(bytes))))
+            .map(|message| message.map(|bytes| Ok(Frame::data(Pieces::from(bytes)))))
     }
 }
 

@@ -14,5 +14,5 @@ pub mod shard;
 
 pub use arn::{ConsumerArn, StreamArn};
 pub use hash::{HashKeyRange, parse_hash_key, partition_key_hash};
-pub use sequence::SequenceNumber;
+pub use sequence::{SequenceFormatter, SequenceNumber};
 pub use shard::{ShardId, shard_id};

@@ -22,7 +22,9 @@
 //! - `json.rs`, `cbor.rs`: each codec's parser (into a common raw tree) and writer.
 //! - `typecheck.rs`: raw tree → normalized value, with Coral's type-mismatch texts.
 //! - `validate.rs`: model constraints, with Coral's validation texts.
-//! - `records.rs`: [`encode_with_records`], the direct writer for replies full of records.
+//! - `records.rs`: [`encode_with_records`], the direct writer for replies full of records,
+//!   and [`encode_with_records_in_pieces`], the same bytes with large record data shared
+//!   rather than copied.
 //! - `serde_helpers.rs`: [`epoch_seconds`] and [`blob`] for `#[serde(with = ...)]`.
 //! - `eventstream.rs`: `application/vnd.amazon.eventstream` message framing.
 //! - `put_fast/`: [`put_fast`], a single-pass decoder for PutRecords and PutRecord bodies
@@ -49,7 +51,7 @@ use serde_json::Value;
 pub use error::WireError;
 pub use json::epoch_seconds_text;
 pub use operation::{Codec, Operation, TARGET_PREFIX};
-pub use records::{RecordFields, encode_with_records};
+pub use records::{RecordFields, encode_with_records, encode_with_records_in_pieces};
 pub use serde_helpers::{blob, epoch_seconds, timestamp_json};
 
 use model::{Kind, MODEL};

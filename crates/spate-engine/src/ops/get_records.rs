@@ -14,7 +14,7 @@ use crate::kms::record_encryption_type;
 use crate::metrics::Enabled;
 use crate::shapes::{Blob, Timestamp};
 use crate::tokens::{IteratorPosition, TokenError};
-use crate::views::{self, ChildShard, sequence_number};
+use crate::views::{self, ChildShard, ShardSequences};
 
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "PascalCase")]
@@ -208,16 +208,12 @@ impl Engine {
             data_bytes,
             iterator_age_ms,
         );
+        let mut sequences = ShardSequences::new(shard.created_ms, shard.index);
         let records = batch
             .records
             .into_iter()
             .map(|r| Record {
-                sequence_number: sequence_number(
-                    shard.created_ms,
-                    shard.index,
-                    r.counter,
-                    r.arrival_ms,
-                ),
+                sequence_number: sequences.of(r.counter, r.arrival_ms),
                 approximate_arrival_timestamp: Timestamp(r.arrival_ms),
                 data: Blob(r.data),
                 encryption_type: record_encryption_type(r.sealed.is_some(), ever_encrypted),

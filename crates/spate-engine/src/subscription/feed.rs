@@ -16,7 +16,7 @@ use crate::error::{ApiError, ErrorKind};
 use crate::kms::record_encryption_type;
 use crate::ops::get_records::Record;
 use crate::shapes::{Blob, Timestamp};
-use crate::views::{child_shards, sequence_before, sequence_number};
+use crate::views::{ShardSequences, child_shards, sequence_before, sequence_number};
 
 /// Record bytes (data and partition keys) per event, beyond the first record: small enough
 /// that a slow subscriber pins little memory, large enough to carry 2 MiB/s in a few events.
@@ -177,11 +177,12 @@ impl Subscription {
                 .map(|r| r.data.len() + r.partition_key.len())
                 .sum();
             self.charge(bytes, now);
+            let mut sequences = ShardSequences::new(created, index);
             let records = batch
                 .records
                 .into_iter()
                 .map(|r| Record {
-                    sequence_number: sequence_number(created, index, r.counter, r.arrival_ms),
+                    sequence_number: sequences.of(r.counter, r.arrival_ms),
                     approximate_arrival_timestamp: Timestamp(r.arrival_ms),
                     data: Blob(r.data),
                     partition_key: r.partition_key,

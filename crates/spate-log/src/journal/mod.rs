@@ -5,10 +5,12 @@
 //! - `writer`: the group-commit thread, the only code that appends.
 //! - `reader`: reading one record back, and scanning a segment.
 //! - `recovery`: turning whatever a crash left into a consistent log.
+//! - `windows`: read buffers reused once no record read into them is alive.
 
 pub(crate) mod frame;
 pub(crate) mod reader;
 pub(crate) mod recovery;
+pub(crate) mod windows;
 pub(crate) mod writer;
 
 use std::io;

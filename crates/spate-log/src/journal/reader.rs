@@ -9,6 +9,7 @@ use crate::disk::{DiskFile, read_exact_at};
 use crate::error::LogError;
 use crate::index::IndexEntry;
 use crate::journal::frame::{self, Decoded, Entry};
+use crate::journal::windows::WindowPool;
 use crate::types::{SealedPayload, ShardKey, StoredRecord};
 
 /// A window read when nothing says more of it is wanted: most frames fit, so one read
@@ -23,6 +24,9 @@ const WINDOW_MAX: u64 = 1 << 20;
 pub(crate) struct RecordReader<'f> {
     file: &'f dyn DiskFile,
     shard: ShardKey,
+    /// Where windows come from and go back to, so a page's reads reuse the buffers of pages
+    /// already sent.
+    windows: &'f WindowPool,
     /// Journal bytes from `start` on.
     window: Bytes,
     start: u64,
@@ -33,10 +37,15 @@ pub(crate) struct RecordReader<'f> {
 }
 
 impl<'f> RecordReader<'f> {
-    pub(crate) fn new(file: &'f dyn DiskFile, shard: ShardKey) -> RecordReader<'f> {
+    pub(crate) fn new(
+        file: &'f dyn DiskFile,
+        shard: ShardKey,
+        windows: &'f WindowPool,
+    ) -> RecordReader<'f> {
         RecordReader {
             file,
             shard,
+            windows,
             window: Bytes::new(),
             start: 0,
             adjacent: true,
@@ -119,7 +128,8 @@ impl<'f> RecordReader<'f> {
 
     /// Replaces the window with up to `len` bytes from `offset` (fewer at the end of the file).
     fn load(&mut self, offset: u64, len: usize) -> Result<(), LogError> {
-        let mut buf = vec![0; len];
+        let mut buf = self.windows.take(len);
+        let capacity = buf.capacity();
         let n = self.file.read_at(offset, &mut buf)?;
         if n == 0 {
             return Err(io::Error::new(
@@ -129,7 +139,8 @@ impl<'f> RecordReader<'f> {
             .into());
         }
         buf.truncate(n);
-        self.window = Bytes::from(buf);
+        self.window = buf.freeze();
+        self.windows.keep(&self.window, capacity);
         self.start = offset;
         Ok(())
     }
@@ -370,7 +381,8 @@ mod tests {
     #[test]
     fn reads_every_record_whole_with_few_reads_per_run() {
         let (file, entries) = journal();
-        let mut reader = RecordReader::new(&file, A);
+        let windows = WindowPool::default();
+        let mut reader = RecordReader::new(&file, A, &windows);
         for (i, e) in entries.iter().enumerate() {
             let record = reader.read(&entries[i..], usize::MAX).unwrap();
             assert_eq!(record.counter, e.counter);
@@ -388,11 +400,37 @@ mod tests {
         assert!(reads < 40, "{reads} reads");
     }
 
+    /// A second pass reads into the first pass's windows once its records are gone, and
+    /// must see nothing of what was there.
+    #[test]
+    fn reused_windows_read_the_same_records() {
+        let (file, entries) = journal();
+        let windows = WindowPool::default();
+        let pass = |budget: usize| {
+            let mut reader = RecordReader::new(&file, A, &windows);
+            (0..entries.len())
+                .map(|i| {
+                    let record = reader.read(&entries[i..], budget).unwrap();
+                    (
+                        record.counter,
+                        record.data.to_vec(),
+                        record.sealed.is_some(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let first = pass(usize::MAX);
+        for budget in [usize::MAX, 100_000, 0] {
+            assert_eq!(pass(budget), first, "budget {budget}");
+        }
+    }
+
     #[test]
     fn small_budgets_and_lone_entries_still_read_whole_frames() {
         let (file, entries) = journal();
+        let windows = WindowPool::default();
         for e in &entries {
-            let mut reader = RecordReader::new(&file, A);
+            let mut reader = RecordReader::new(&file, A, &windows);
             let record = reader.read(std::slice::from_ref(e), 0).unwrap();
             assert_eq!(record.counter, e.counter);
         }
@@ -401,7 +439,8 @@ mod tests {
     #[test]
     fn checksums_and_the_promised_counter_are_checked() {
         let (mut file, entries) = journal();
-        let mut reader = RecordReader::new(&file, A);
+        let windows = WindowPool::default();
+        let mut reader = RecordReader::new(&file, A, &windows);
         let wrong = IndexEntry {
             counter: 99,
             ..entries[1]
@@ -412,7 +451,7 @@ mod tests {
         ));
         let at = entries[2].offset as usize + 40;
         file.bytes[at] ^= 1;
-        let mut reader = RecordReader::new(&file, A);
+        let mut reader = RecordReader::new(&file, A, &windows);
         assert!(reader.read(&entries[..1], usize::MAX).is_ok());
         assert!(matches!(
             reader.read(&entries[2..], usize::MAX),

@@ -1,13 +1,16 @@
 //! The direct writers against the generic path (`serde_json::to_value`, then the model-guided
-//! writer): for any output, both bodies must decode to the same value.
+//! writer): for any output, both bodies must decode to the same value; and the reply in
+//! pieces against the one-buffer writer: the same bytes.
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use proptest::prelude::*;
 use serde_json::Value;
 use spate_engine::ops::get_records::{Output, Record};
 use spate_engine::shapes::{Blob, Timestamp};
 use spate_engine::{ChildShard, HashKeyRange, SubscribeToShardEvent};
 use spate_wire::{Codec, Operation};
+
+use crate::pieces::Pieces;
 
 /// Characters that need escapes in JSON, and some that take several UTF-8 bytes.
 fn text(max: usize) -> impl Strategy<Value = String> {
@@ -34,6 +37,19 @@ fn data() -> impl Strategy<Value = Bytes> {
 }
 
 fn record() -> impl Strategy<Value = Record> {
+    record_with(data())
+}
+
+/// Data large enough to go out by reference now and then, among data that is not.
+fn many_records() -> impl Strategy<Value = Vec<Record>> {
+    let data = prop_oneof![
+        4 => prop::collection::vec(any::<u8>(), 0..600).prop_map(Bytes::from),
+        1 => (any::<u8>(), 60_000usize..70_000).prop_map(|(b, len)| Bytes::from(vec![b; len])),
+    ];
+    prop::collection::vec(record_with(data), 1..20)
+}
+
+fn record_with(data: impl Strategy<Value = Bytes>) -> impl Strategy<Value = Record> {
     (
         "[0-9]{1,56}",
         // Whole seconds and every millisecond fraction, either side of the epoch.
@@ -41,7 +57,7 @@ fn record() -> impl Strategy<Value = Record> {
             -10_000_000_000_000i64..10_000_000_000_000,
             (0i64..5_000_000_000).prop_map(|s| s * 1000)
         ],
-        data(),
+        data,
         text(24),
         prop::option::of(prop_oneof![Just("KMS"), Just("NONE")]),
     )
@@ -82,6 +98,11 @@ fn output() -> impl Strategy<Value = Output> {
         })
 }
 
+/// The bytes the pieces send.
+fn sent(mut body: Pieces) -> Vec<u8> {
+    body.copy_to_bytes(body.remaining()).to_vec()
+}
+
 /// What a client reads from a body of the shape.
 fn decoded(shape: &str, codec: Codec, body: &[u8]) -> Value {
     let value = match codec {
@@ -104,11 +125,52 @@ proptest! {
         let value = serde_json::to_value(&output).expect("serializes");
         let generic = spate_wire::encode_response(Operation::GetRecords, codec, &value)
             .expect("generic encode");
-        let direct = super::get_records(codec, output).expect("direct encode");
+        let direct = sent(super::get_records(codec, output).expect("direct encode"));
         prop_assert_eq!(
             decoded("GetRecordsOutput", codec, &direct),
             decoded("GetRecordsOutput", codec, &generic)
         );
+    }
+
+    #[test]
+    fn get_records_in_pieces_are_the_one_buffer_bytes(
+        records in prop_oneof![prop::collection::vec(record(), 0..6), many_records()],
+        codec in codecs(),
+    ) {
+        let rest = super::without_records(&Output {
+            records: Vec::new(),
+            next_shard_iterator: Some("iterator".into()),
+            millis_behind_latest: 7,
+            child_shards: None,
+        })
+        .expect("rest");
+        let whole = spate_wire::encode_with_records(
+            "GetRecordsOutput",
+            codec,
+            records.iter().map(super::fields),
+            &rest,
+        )
+        .expect("one buffer");
+        let pieces = spate_wire::encode_with_records_in_pieces(
+            "GetRecordsOutput",
+            codec,
+            records.iter().map(super::fields),
+            &rest,
+        )
+        .expect("pieces");
+        prop_assert!(pieces.iter().all(|p| !p.is_empty()));
+        let shared = records.iter().filter(|r| r.data.0.len() >= 64 * 1024).count();
+        if codec == Codec::Cbor && shared > 0 {
+            // Every large datum is a piece of its own, the very bytes it was read into.
+            let by_reference = pieces
+                .iter()
+                .filter(|p| records.iter().any(|r| r.data.0.as_ptr() == p.as_ptr() && r.data.0.len() == p.len()))
+                .count();
+            prop_assert_eq!(by_reference, shared);
+        } else {
+            prop_assert!(pieces.len() <= 1);
+        }
+        prop_assert_eq!(pieces.concat(), whole);
     }
 
     #[test]
@@ -149,7 +211,7 @@ fn json_timestamps_are_plain_decimals() {
         millis_behind_latest: 0,
         child_shards: None,
     };
-    let body = super::get_records(Codec::Json, output).expect("encodes");
+    let body = sent(super::get_records(Codec::Json, output).expect("encodes"));
     assert_eq!(
         String::from_utf8_lossy(&body),
         r#"{"MillisBehindLatest":0,"Records":[{"ApproximateArrivalTimestamp":1700000000.12,"Data":"aGk=","PartitionKey":"k","SequenceNumber":"1"}]}"#
