@@ -14,7 +14,7 @@ use crate::faults::{self, Injected};
 use crate::metrics::Enabled;
 use crate::registry::{Route, Stream, StreamState};
 use crate::shapes::Blob;
-use crate::views::sequence_number;
+use crate::views::ShardSequences;
 
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "PascalCase")]
@@ -154,14 +154,29 @@ impl ShardTotals {
     }
 }
 
-/// `shard_id(index)`, from `known` when it was made already.
-fn shard_id_of(known: &mut Vec<(u32, String)>, index: u32) -> String {
-    if let Some((_, id)) = known.iter().find(|(i, _)| *i == index) {
-        return id.clone();
+/// Per shard of one batch: its id, formatted once, and its records' sequence numbers, each
+/// formatted from the one before (a shard's records in a batch have consecutive counters).
+#[derive(Default)]
+struct BatchShards(Vec<(u32, String, ShardSequences)>);
+
+impl BatchShards {
+    fn written(&mut self, route: &Route, counter: u64, arrival_ms: i64) -> Written {
+        let index = route.shard_index;
+        let at = match self.0.iter().position(|(i, ..)| *i == index) {
+            Some(at) => at,
+            None => {
+                let created_ms = route.shard_created_secs as i64 * 1000;
+                let sequences = ShardSequences::new(created_ms, index);
+                self.0.push((index, shard_id(index), sequences));
+                self.0.len() - 1
+            }
+        };
+        let (_, id, sequences) = &mut self.0[at];
+        Written {
+            shard_id: id.clone(),
+            sequence_number: sequences.of(counter, arrival_ms),
+        }
     }
-    let id = shard_id(index);
-    known.push((index, id.clone()));
-    id
 }
 
 /// Where a written record went.
@@ -294,8 +309,7 @@ impl Engine {
                         }
                     }
                     let mut appended = appended.into_iter();
-                    // Each shard's id is formatted once per batch, not once per record.
-                    let mut shard_ids: Vec<(u32, String)> = Vec::new();
+                    let mut shards = BatchShards::default();
                     return routes
                         .iter()
                         .zip(refusals)
@@ -306,15 +320,11 @@ impl Engine {
                             let appended = appended.next().ok_or_else(|| {
                                 ApiError::internal("log acknowledged too few records")
                             })?;
-                            Ok(Ok(Written {
-                                shard_id: shard_id_of(&mut shard_ids, route.shard_index),
-                                sequence_number: sequence_number(
-                                    route.shard_created_secs as i64 * 1000,
-                                    route.shard_index,
-                                    appended.counter,
-                                    appended.arrival_ms,
-                                ),
-                            }))
+                            Ok(Ok(shards.written(
+                                route,
+                                appended.counter,
+                                appended.arrival_ms,
+                            )))
                         })
                         .collect();
                 }
