@@ -55,6 +55,7 @@ pub fn put_fast(data: &[u8]) {
     let Some((&pick, body)) = data.split_first() else {
         return;
     };
+    let shared = bytes::Bytes::copy_from_slice(body);
     let codec = if pick & 2 == 0 {
         Codec::Json
     } else {
@@ -71,7 +72,7 @@ pub fn put_fast(data: &[u8]) {
             .map(str::to_owned)
     };
     if pick & 1 == 0 {
-        let Some(fast) = decode_put_records(codec, body) else {
+        let Some(fast) = decode_put_records(codec, &shared) else {
             return;
         };
         let value = generic(Operation::PutRecords);
@@ -83,7 +84,7 @@ pub fn put_fast(data: &[u8]) {
             same_entry(entry, record);
         }
     } else {
-        let Some(fast) = decode_put_record(codec, body) else {
+        let Some(fast) = decode_put_record(codec, &shared) else {
             return;
         };
         let value = generic(Operation::PutRecord);

@@ -185,9 +185,9 @@ fn the_put_fast_seeds_reach_the_fast_path() {
             Codec::Cbor
         };
         let fast = if pick & 1 == 0 {
-            decode_put_records(codec, body).is_some()
+            decode_put_records(codec, &bytes::Bytes::copy_from_slice(body)).is_some()
         } else {
-            decode_put_record(codec, body).is_some()
+            decode_put_record(codec, &bytes::Bytes::copy_from_slice(body)).is_some()
         };
         taken[usize::from(pick & 3)] += usize::from(fast);
     }

@@ -22,7 +22,7 @@ pub enum PutInput {
 impl PutInput {
     /// The typed input of a PutRecords or PutRecord body, or `None` when the fast decoder
     /// declines it (or the operation is another).
-    pub fn decode(operation: Operation, codec: Codec, body: &[u8]) -> Option<PutInput> {
+    pub fn decode(operation: Operation, codec: Codec, body: &Bytes) -> Option<PutInput> {
         match operation {
             Operation::PutRecords => {
                 let body = put_fast::decode_put_records(codec, body)?;
@@ -82,7 +82,7 @@ impl PutInput {
 
 fn entry(entry: PutEntry) -> put_records::Entry {
     put_records::Entry {
-        data: Blob(Bytes::from(entry.data)),
+        data: Blob(entry.data),
         partition_key: entry.partition_key,
         explicit_hash_key: entry.explicit_hash_key,
     }

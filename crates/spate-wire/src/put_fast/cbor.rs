@@ -2,19 +2,20 @@
 //! or indefinite length, definite text strings, blobs as definite byte strings. Tags, nulls,
 //! chunked strings and blobs sent as text decline.
 
+use bytes::Bytes;
 use minicbor::Decoder;
 use minicbor::data::Type;
 
 use super::{EntryParts, PutEntry, PutRecordBody, PutRecordsBody, set_once};
 use crate::cbor::at_break;
 
-pub(super) fn put_records(body: &[u8]) -> Option<PutRecordsBody> {
+pub(super) fn put_records(body: &Bytes) -> Option<PutRecordsBody> {
     let mut d = Decoder::new(body);
     let (mut stream_name, mut stream_arn, mut records) = (None, None, None);
     map(&mut d, |key, d| match key {
         "StreamName" => set_once(&mut stream_name, text(d)?),
         "StreamARN" => set_once(&mut stream_arn, text(d)?),
-        "Records" => set_once(&mut records, entries(d)?),
+        "Records" => set_once(&mut records, entries(d, body)?),
         _ => None,
     })?;
     whole(&d, body)?;
@@ -25,7 +26,7 @@ pub(super) fn put_records(body: &[u8]) -> Option<PutRecordsBody> {
     })
 }
 
-pub(super) fn put_record(body: &[u8]) -> Option<PutRecordBody> {
+pub(super) fn put_record(body: &Bytes) -> Option<PutRecordBody> {
     let mut d = Decoder::new(body);
     let (mut stream_name, mut stream_arn, mut ordering) = (None, None, None);
     let mut record = EntryParts::default();
@@ -33,7 +34,7 @@ pub(super) fn put_record(body: &[u8]) -> Option<PutRecordBody> {
         "StreamName" => set_once(&mut stream_name, text(d)?),
         "StreamARN" => set_once(&mut stream_arn, text(d)?),
         "SequenceNumberForOrdering" => set_once(&mut ordering, text(d)?),
-        _ => entry_member(&mut record, key, d),
+        _ => entry_member(&mut record, key, d, body),
     })?;
     whole(&d, body)?;
     Some(PutRecordBody {
@@ -49,7 +50,7 @@ fn whole(d: &Decoder<'_>, body: &[u8]) -> Option<()> {
     (d.position() == body.len()).then_some(())
 }
 
-fn entries<'b>(d: &mut Decoder<'b>) -> Option<Vec<PutEntry>> {
+fn entries<'b>(d: &mut Decoder<'b>, body: &Bytes) -> Option<Vec<PutEntry>> {
     let len = match d.datatype().ok()? {
         Type::Array | Type::ArrayIndef => d.array().ok()?,
         _ => return None,
@@ -58,7 +59,7 @@ fn entries<'b>(d: &mut Decoder<'b>) -> Option<Vec<PutEntry>> {
     let mut records = Vec::with_capacity(len.unwrap_or(0).min(500) as usize);
     let mut read_one = |d: &mut Decoder<'b>| -> Option<()> {
         let mut record = EntryParts::default();
-        map(d, |key, d| entry_member(&mut record, key, d))?;
+        map(d, |key, d| entry_member(&mut record, key, d, body))?;
         records.push(record.finish()?);
         Some(())
     };
@@ -77,13 +78,18 @@ fn entries<'b>(d: &mut Decoder<'b>) -> Option<Vec<PutEntry>> {
     Some(records)
 }
 
-fn entry_member<'b>(record: &mut EntryParts<'b>, key: &str, d: &mut Decoder<'b>) -> Option<()> {
+fn entry_member<'b>(
+    record: &mut EntryParts<'b>,
+    key: &str,
+    d: &mut Decoder<'b>,
+    body: &Bytes,
+) -> Option<()> {
     match key {
         "Data" => {
             if d.datatype().ok()? != Type::Bytes {
                 return None;
             }
-            set_once(&mut record.data, d.bytes().ok()?.to_vec())
+            set_once(&mut record.data, shared(body, d.bytes().ok()?)?)
         }
         "PartitionKey" => set_once(&mut record.partition_key, text(d)?),
         "ExplicitHashKey" => set_once(&mut record.explicit_hash_key, text(d)?),
@@ -116,6 +122,17 @@ fn map<'b>(
         }
     }
     Some(())
+}
+
+/// `part` of `body` as a `Bytes` sharing the body's memory: record data goes on to the journal
+/// without a copy or an allocation of its own.
+fn shared(body: &Bytes, part: &[u8]) -> Option<Bytes> {
+    if part.is_empty() {
+        return Some(Bytes::new());
+    }
+    let start = (part.as_ptr() as usize).checked_sub(body.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= body.len()).then(|| body.slice(start..end))
 }
 
 /// A definite-length text string (UTF-8 checked by the decoder).

@@ -7,6 +7,8 @@
 //! accepts. The end of a string is found with `memchr`, which picks SIMD instructions at run
 //! time: a `Data` string of 1.4 KB is most of a record's bytes.
 
+use bytes::Bytes;
+
 use super::{EntryParts, PutEntry, PutRecordBody, PutRecordsBody, decode_base64, set_once};
 
 pub(super) fn put_records(body: &[u8]) -> Option<PutRecordsBody> {
@@ -97,7 +99,7 @@ impl<'a> Entry<'a> {
         EntryParts {
             // The base64 check refuses any byte outside its alphabet, so the raw text needs no
             // other check (control characters, UTF-8).
-            data: Some(decode_base64(self.data?)?),
+            data: Some(Bytes::from(decode_base64(self.data?)?)),
             partition_key: self.partition_key.flatten(),
             explicit_hash_key: self.explicit_hash_key.flatten(),
         }

@@ -20,6 +20,8 @@ mod reply;
 
 use std::sync::LazyLock;
 
+use bytes::Bytes;
+
 use crate::model::{Kind, MODEL, Shape, ShapeId};
 use crate::operation::{Codec, Operation};
 use crate::validate::{blob_failures, string_failures};
@@ -34,10 +36,10 @@ pub struct PutRecordsBody {
     pub records: Vec<PutEntry>,
 }
 
-/// One record of a put, its blob already decoded.
+/// One record of a put, its blob already decoded (CBOR's: a slice of the body, not a copy).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PutEntry {
-    pub data: Vec<u8>,
+    pub data: Bytes,
     pub partition_key: Option<String>,
     pub explicit_hash_key: Option<String>,
 }
@@ -52,7 +54,7 @@ pub struct PutRecordBody {
 }
 
 /// Decodes a PutRecords body, or declines (`None`) so the generic path answers it.
-pub fn decode_put_records(codec: Codec, body: &[u8]) -> Option<PutRecordsBody> {
+pub fn decode_put_records(codec: Codec, body: &Bytes) -> Option<PutRecordsBody> {
     let body = match codec {
         Codec::Json => json::put_records(body)?,
         Codec::Cbor => cbor::put_records(body)?,
@@ -69,7 +71,7 @@ pub fn decode_put_records(codec: Codec, body: &[u8]) -> Option<PutRecordsBody> {
 }
 
 /// Decodes a PutRecord body, or declines (`None`) so the generic path answers it.
-pub fn decode_put_record(codec: Codec, body: &[u8]) -> Option<PutRecordBody> {
+pub fn decode_put_record(codec: Codec, body: &Bytes) -> Option<PutRecordBody> {
     let body = match codec {
         Codec::Json => json::put_record(body)?,
         Codec::Cbor => cbor::put_record(body)?,
@@ -129,7 +131,7 @@ fn stream_ok(name: &Option<String>, arn: &Option<String>) -> bool {
 /// A record's members as the codec read them; `None` from [`Self::finish`] declines.
 #[derive(Default)]
 struct EntryParts<'a> {
-    data: Option<Vec<u8>>,
+    data: Option<Bytes>,
     partition_key: Option<&'a str>,
     explicit_hash_key: Option<&'a str>,
 }

@@ -2,6 +2,7 @@
 //! (Whole-body equivalence with the typed inputs is tested in spate-server, which knows them.)
 
 use base64::Engine as _;
+use bytes::Bytes;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -65,7 +66,7 @@ fn reads_the_usual_bodies() {
         {"Data": "aGk=", "PartitionKey": "k"},
         {"Data": "", "PartitionKey": "é", "ExplicitHashKey": "7"},
     ]});
-    let decoded = decode_put_records(Codec::Json, body.to_string().as_bytes());
+    let decoded = decode_put_records(Codec::Json, &Bytes::from(body.to_string()));
     assert_eq!(
         decoded,
         Some(PutRecordsBody {
@@ -73,12 +74,12 @@ fn reads_the_usual_bodies() {
             stream_arn: None,
             records: vec![
                 PutEntry {
-                    data: b"hi".to_vec(),
+                    data: Bytes::from_static(b"hi"),
                     partition_key: Some("k".into()),
                     explicit_hash_key: None,
                 },
                 PutEntry {
-                    data: Vec::new(),
+                    data: Bytes::new(),
                     partition_key: Some("é".into()),
                     explicit_hash_key: Some("7".into()),
                 },
@@ -89,8 +90,9 @@ fn reads_the_usual_bodies() {
 
 #[test]
 fn declines_what_only_the_generic_path_may_answer() {
-    let records = decode_put_records;
-    let record = |codec, body: &[u8]| decode_put_record(codec, body).map(|_| ());
+    let records = |codec, body: &[u8]| decode_put_records(codec, &Bytes::copy_from_slice(body));
+    let record =
+        |codec, body: &[u8]| decode_put_record(codec, &Bytes::copy_from_slice(body)).map(|_| ());
     let json = |v: Value| v.to_string();
     for body in [
         String::new(),
