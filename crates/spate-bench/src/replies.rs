@@ -140,6 +140,32 @@ pub fn put_records(codec: Codec, body: &[u8]) -> anyhow::Result<PutRecordsAck> {
     }
 }
 
+/// A GetRecords reply's `NextShardIterator`, found without parsing the page, when it comes
+/// before the records (Spate writes members in name order); `None` when it cannot be read
+/// that way, and the page must be parsed first.
+pub fn next_iterator_ahead(codec: Codec, body: &[u8]) -> Option<String> {
+    let before_records = |key: &[u8], records: &[u8]| {
+        let at = memchr::memmem::find(body, key)?;
+        let records_at = memchr::memmem::find(body, records)?;
+        (at < records_at).then_some(at + key.len())
+    };
+    match codec {
+        Codec::Json => {
+            let start = before_records(b"\"NextShardIterator\":\"", b"\"Records\":[")?;
+            let len = memchr::memchr2(b'"', b'\\', &body[start..])?;
+            (body.get(start + len) == Some(&b'"'))
+                .then(|| String::from_utf8(body[start..start + len].to_vec()).ok())?
+        }
+        Codec::Cbor => {
+            // Text-string heads: 0x60 + length, for keys under 24 bytes.
+            let start = before_records(b"\x71NextShardIterator", b"\x67Records")?;
+            let mut d = Decoder::new(body);
+            d.set_position(start);
+            d.str().ok().map(str::to_owned)
+        }
+    }
+}
+
 pub fn get_records(codec: Codec, body: &[u8], keep_data: bool) -> anyhow::Result<Page> {
     match codec {
         Codec::Json => {
