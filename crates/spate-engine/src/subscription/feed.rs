@@ -16,7 +16,7 @@ use crate::error::{ApiError, ErrorKind};
 use crate::kms::record_encryption_type;
 use crate::ops::get_records::Record;
 use crate::shapes::{Blob, Timestamp};
-use crate::views::{ShardSequences, child_shards, sequence_before, sequence_number};
+use crate::views::{ShardSequences, child_shards, sequence_before};
 
 /// Record bytes (data and partition keys) per event, beyond the first record: small enough
 /// that a slow subscriber pins little memory, large enough to carry 2 MiB/s in a few events.
@@ -169,7 +169,6 @@ impl Subscription {
                 Some(tip_arrival) if !caught_up => (tip_arrival - last.arrival_ms).max(0),
                 _ => 0,
             };
-            self.continuation = sequence_number(created, index, last.counter, last.arrival_ms);
             self.position = batch.next_counter;
             let bytes: usize = batch
                 .records
@@ -178,7 +177,7 @@ impl Subscription {
                 .sum();
             self.charge(bytes, now);
             let mut sequences = ShardSequences::new(created, index);
-            let records = batch
+            let records: Vec<Record> = batch
                 .records
                 .into_iter()
                 .map(|r| Record {
@@ -192,6 +191,10 @@ impl Subscription {
                     ),
                 })
                 .collect();
+            // The continuation is the last record's own sequence number, formatted once.
+            if let Some(last) = records.last() {
+                self.continuation = last.sequence_number.clone();
+            }
             return Some(self.event(records, millis_behind_latest, now));
         }
         if batch.next_counter > self.position {
