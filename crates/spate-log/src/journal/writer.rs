@@ -87,9 +87,8 @@ pub(crate) fn run(shared: Arc<Shared>) {
 /// round trip through the writer thread: two wake-ups per request. Only with
 /// `Durability::None` (a write is a copy into the page cache, never a sync that would stall
 /// an async worker), and only when everything queued is plain appends that fit in the
-/// current segment; otherwise, or when
-/// someone else holds the writer, the writer thread is woken as usual. Appends stay in queue
-/// order: jobs leave the queue only under the writer.
+/// current segment; otherwise, or when someone else holds the writer, the writer thread is
+/// woken as usual. Appends stay in queue order: jobs leave the queue only under the writer.
 pub(crate) fn commit_inline(shared: &Shared) {
     if let Ok(mut guard) = shared.writer.try_lock()
         && let Some(w) = guard.as_mut()
