@@ -107,6 +107,11 @@ impl DiskFile for MemoryFile {
         Ok(())
     }
 
+    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        super::write_into(&mut write(&self.data), offset, data);
+        Ok(())
+    }
+
     fn truncate(&self, len: u64) -> io::Result<()> {
         let mut data = write(&self.data);
         let len = usize::try_from(len).unwrap_or(usize::MAX);

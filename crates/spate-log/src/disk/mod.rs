@@ -34,10 +34,17 @@ pub trait Disk: Send + Sync + 'static {
     fn remove_dir_all(&self, path: &Path) -> io::Result<()>;
     /// Makes creations, renames and removals of entries directly under `path` durable.
     fn sync_dir(&self, path: &Path) -> io::Result<()>;
+    /// Whether syncing a write into bytes the file already has is cheaper than syncing one
+    /// that extends it, so the journal pays to write zeros ahead of its records (a real
+    /// filesystem: no size or block allocation to commit). In memory it only costs.
+    fn overwrite_syncs_cheaper(&self) -> bool {
+        false
+    }
 }
 
-/// An open file. Writes only ever append, which is all the log needs and what makes a torn
-/// write detectable.
+/// An open file. Every file but the journal's newest segment only ever grows at its end;
+/// that segment also overwrites the zeros written ahead of its records (see
+/// `journal::writer`), and a torn write is detected by its frame checksums either way.
 pub trait DiskFile: Send + Sync {
     /// Current length in bytes.
     fn size(&self) -> io::Result<u64>;
@@ -45,6 +52,9 @@ pub trait DiskFile: Send + Sync {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
     /// Appends all of `data` (a failure may leave a prefix of it written).
     fn append(&self, data: &[u8]) -> io::Result<()>;
+    /// Writes all of `data` at `offset`, growing the file (with zeros up to `offset`) if it
+    /// ends before; a failure may leave a prefix of it written.
+    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()>;
     /// Cuts the file to `len` bytes.
     fn truncate(&self, len: u64) -> io::Result<()>;
     /// Makes the contents durable (`fdatasync`).
@@ -61,6 +71,17 @@ pub(crate) fn read_exact_at(file: &dyn DiskFile, offset: u64, buf: &mut [u8]) ->
         ));
     }
     Ok(())
+}
+
+/// Writes `data` at `offset` of an in-memory file, growing it with zeros as a sparse real
+/// file would.
+pub(crate) fn write_into(file: &mut Vec<u8>, offset: u64, data: &[u8]) {
+    let start = usize::try_from(offset).expect("an in-memory file fits in memory");
+    let end = start + data.len();
+    if file.len() < end {
+        file.resize(end, 0);
+    }
+    file[start..end].copy_from_slice(data);
 }
 
 /// The entries of a path-keyed map directly under `dir`, for the in-memory disks whose

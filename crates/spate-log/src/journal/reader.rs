@@ -331,6 +331,9 @@ mod tests {
         fn append(&self, _: &[u8]) -> io::Result<()> {
             unreachable!()
         }
+        fn write_at(&self, _: u64, _: &[u8]) -> io::Result<()> {
+            unreachable!()
+        }
         fn truncate(&self, _: u64) -> io::Result<()> {
             unreachable!()
         }
