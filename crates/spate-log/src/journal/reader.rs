@@ -8,7 +8,7 @@ use bytes::Bytes;
 use crate::disk::{DiskFile, read_exact_at};
 use crate::error::LogError;
 use crate::index::IndexEntry;
-use crate::journal::frame::{self, Decoded, Entry};
+use crate::journal::frame::{self, Decoded, Entry, FRAME_HEADER};
 use crate::journal::windows::WindowPool;
 use crate::types::{SealedPayload, ShardKey, StoredRecord};
 
@@ -228,6 +228,9 @@ pub(crate) enum Scanned<'a> {
     },
     /// Clean end of the file.
     End,
+    /// Zeros where the next frame's header would be: the end of what was written into
+    /// space zeroed ahead (or a write that never reached the disk).
+    Unwritten { offset: u64 },
     /// Torn or corrupt from `offset` on.
     Bad { offset: u64, why: String },
 }
@@ -253,6 +256,11 @@ impl<'f> Scanner<'f> {
             let rel = (self.position - self.buf_start) as usize;
             let needed = match frame::decode(&self.buf[rel..]) {
                 Decoded::Entry(_, _) => break,
+                Decoded::Bad(_) if self.buf[rel..rel + FRAME_HEADER] == [0; FRAME_HEADER] => {
+                    return Ok(Scanned::Unwritten {
+                        offset: self.position,
+                    });
+                }
                 Decoded::Bad(why) => {
                     return Ok(Scanned::Bad {
                         offset: self.position,

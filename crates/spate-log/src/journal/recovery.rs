@@ -7,8 +7,9 @@
 //! 3. Re-index the journal from the start of the oldest segment without a kept index file,
 //!    writing each finished segment's index file as soon as it is read, and keeping the
 //!    last segment's entries in memory; a bad frame in the last segment is a torn tail and
-//!    is cut off, anywhere else it is corruption (segments are synced whole before the next
-//!    one is created).
+//!    is cut off, as are the zeros written ahead of its records; anywhere else either is
+//!    corruption (segments are cut to their records and synced whole before the next one
+//!    is created).
 //! 4. Checkpoint, then delete index files no longer referenced (and the per-shard index
 //!    directories of versions before checkpoint version 3).
 
@@ -133,6 +134,7 @@ pub(crate) fn recover(shared: &Arc<Shared>) -> Result<Writer, LogError> {
             id,
             file: file.clone(),
             len: 0,
+            end: 0,
         },
         None => {
             let id = position.segment + 1;
@@ -143,6 +145,7 @@ pub(crate) fn recover(shared: &Arc<Shared>) -> Result<Writer, LogError> {
                 id,
                 file,
                 len: SEGMENT_HEADER,
+                end: SEGMENT_HEADER,
             }
         }
     };
@@ -166,6 +169,7 @@ pub(crate) fn recover(shared: &Arc<Shared>) -> Result<Writer, LogError> {
         }
     }
     w.active.len = w.active.file.size()?;
+    w.active.end = w.active.len;
     *write(&shared.segments) = segments;
     {
         let views = read(&shared.shards);
@@ -201,6 +205,19 @@ fn replay_segment(
         let (entry, offset, frame_len) = match scanner.next_entry()? {
             Scanned::Entry { entry, offset, len } => (entry, offset, len),
             Scanned::End => break,
+            // The zeros written ahead of the newest segment's records (see
+            // `Writer::zero_ahead`): its clean end.
+            Scanned::Unwritten { offset } if is_last => {
+                tracing::debug!(segment = id, offset, "cutting the zeros written ahead");
+                file.truncate(offset)?;
+                file.sync_data()?;
+                break;
+            }
+            Scanned::Unwritten { offset } => {
+                return Err(LogError::Corrupt(format!(
+                    "journal segment {id} holds zeros at offset {offset} and is not the newest"
+                )));
+            }
             Scanned::Bad { offset, why } if is_last => {
                 tracing::warn!(segment = id, offset, %why, "cutting the torn tail of the journal");
                 file.truncate(offset)?;

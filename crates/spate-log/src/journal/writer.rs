@@ -19,8 +19,19 @@ use crate::types::{Appended, Durability, ShardKey};
 pub(crate) struct Active {
     pub id: u64,
     pub file: Arc<dyn DiskFile>,
+    /// Where the next entry goes.
     pub len: u64,
+    /// The file's size: `len`, or beyond it when zeros were written ahead.
+    pub end: u64,
 }
+
+/// How far ahead of its records the journal writes zeros, when that pays (see
+/// [`Writer::zero_ahead`]).
+const ZERO_AHEAD: usize = 1 << 20;
+/// Groups larger than this never write zeros ahead: a sync of hundreds of KiB is dominated
+/// by the data, and zeros would double the bytes written.
+const ZERO_AHEAD_MAX_GROUP: usize = ZERO_AHEAD / 4;
+static ZEROS: [u8; ZERO_AHEAD] = [0; ZERO_AHEAD];
 
 pub(crate) struct Writer {
     pub shared: Arc<Shared>,
@@ -289,8 +300,17 @@ impl Writer {
             self.roll()?;
         }
         let base = self.active.len;
-        self.active.file.append(&buf)?;
+        self.active.file.write_at(base, &buf)?;
         self.active.len += buf.len() as u64;
+        self.active.end = self.active.end.max(self.active.len);
+        if self.zero_ahead(buf.len()) {
+            let upto = (self.active.len + ZERO_AHEAD as u64).min(segment_bytes);
+            if upto > self.active.end {
+                let zeros = &ZEROS[..(upto - self.active.end) as usize];
+                self.active.file.write_at(self.active.end, zeros)?;
+                self.active.end = upto;
+            }
+        }
         self.unsynced = true;
         self.shared.stats.group_written(placed.len(), buf.len());
         let interval_due = matches!(self.shared.config.durability,
@@ -330,9 +350,26 @@ impl Writer {
         Ok(())
     }
 
+    /// Whether to write zeros ahead after a group of `bytes` that grew the file. A sync
+    /// that grows a file also commits its new size and blocks, and on this machine costs
+    /// 1.5–3× one that overwrites bytes already written; the one sync that writes the zeros
+    /// pays that for the next MiB of small groups. Only when every group is synced, and
+    /// only for small groups (durable single-record puts, not 700 KB batches).
+    fn zero_ahead(&self, bytes: usize) -> bool {
+        self.active.len > self.active.end.saturating_sub(ZERO_AHEAD_MAX_GROUP as u64)
+            && bytes <= ZERO_AHEAD_MAX_GROUP
+            && self.shared.config.durability == Durability::Fsync
+            && self.shared.disk.overwrite_syncs_cheaper()
+    }
+
     /// Starts the next segment, after making the current one whole on disk: recovery treats
-    /// a bad entry in any but the last segment as corruption, never as a torn tail.
+    /// a bad entry in any but the last segment as corruption, never as a torn tail, so the
+    /// zeros written ahead are cut off first.
     fn roll(&mut self) -> Result<(), LogError> {
+        if self.active.end > self.active.len {
+            self.active.file.truncate(self.active.len)?;
+            self.active.end = self.active.len;
+        }
         self.active.file.sync_data()?;
         self.unsynced = false;
         self.last_sync = Instant::now();
@@ -347,6 +384,7 @@ impl Writer {
             id,
             file,
             len: SEGMENT_HEADER,
+            end: SEGMENT_HEADER,
         };
         Ok(())
     }
