@@ -31,7 +31,7 @@ enum Framing {
 }
 
 /// What the head of a reply says.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Head {
     status: u16,
     /// Bytes of the head, including the blank line.
@@ -48,6 +48,8 @@ pub struct Http1Conn {
     /// The server said `Connection: close`, or closed: the next call must reconnect.
     closed: bool,
     addr: SocketAddr,
+    /// The head of the reply being read, once read (see [`Http1Conn::receive_start`]).
+    head: Option<Head>,
 }
 
 impl Http1Conn {
@@ -59,29 +61,47 @@ impl Http1Conn {
             buf: BytesMut::with_capacity(64 << 10),
             closed: false,
             addr,
+            head: None,
         })
     }
 
     /// Sends a fully serialised request (see [`serialise_request`]) and reads the reply.
     pub async fn call(&mut self, wire: &[u8]) -> io::Result<Reply> {
+        self.send(wire).await?;
+        self.receive().await
+    }
+
+    /// Sends a request without reading its reply; [`Http1Conn::receive`] reads it.
+    pub async fn send(&mut self, wire: &[u8]) -> io::Result<()> {
         if self.closed {
             *self = Http1Conn::connect(self.addr).await?;
         }
-        self.stream.write_all(wire).await?;
-        let head = loop {
-            if let Some(head) = parse_head(&self.buf)? {
-                break head;
-            }
-            if self.buf.len() > MAX_HEAD {
-                return Err(invalid("reply head too long"));
-            }
-            self.fill().await?;
+        self.stream.write_all(wire).await
+    }
+
+    /// The status and the first `min` bytes of the body of the reply being read (fewer if
+    /// the body is shorter, or not framed by length), read as soon as they arrive: what
+    /// the caller may act on before the rest. [`Http1Conn::receive`] then reads it whole.
+    pub async fn receive_start(&mut self, min: usize) -> io::Result<(u16, &[u8])> {
+        let head = self.read_head().await?;
+        let (status, framing) = (head.status, head.framing);
+        let Framing::Length(len) = framing else {
+            return Ok((status, &[]));
         };
-        self.buf.advance(head.len);
-        if head.close {
-            self.closed = true;
+        let want = min.min(len);
+        while self.buf.len() < want {
+            self.buf.reserve(len - self.buf.len());
+            self.fill().await?;
         }
-        let body = match head.framing {
+        Ok((status, &self.buf[..want]))
+    }
+
+    /// Reads the reply to the request sent.
+    pub async fn receive(&mut self) -> io::Result<Reply> {
+        let head = self.read_head().await?;
+        let (status, framing) = (head.status, head.framing);
+        self.head = None;
+        let body = match framing {
             Framing::Length(len) => {
                 while self.buf.len() < len {
                     self.buf.reserve(len - self.buf.len());
@@ -108,10 +128,29 @@ impl Http1Conn {
                 }
             }
         };
-        Ok(Reply {
-            status: head.status,
-            body,
-        })
+        Ok(Reply { status, body })
+    }
+
+    /// The head of the reply being read, reading it first if need be.
+    async fn read_head(&mut self) -> io::Result<Head> {
+        if let Some(head) = self.head {
+            return Ok(head);
+        }
+        let head = loop {
+            if let Some(head) = parse_head(&self.buf)? {
+                break head;
+            }
+            if self.buf.len() > MAX_HEAD {
+                return Err(invalid("reply head too long"));
+            }
+            self.fill().await?;
+        };
+        self.buf.advance(head.len);
+        if head.close {
+            self.closed = true;
+        }
+        self.head = Some(head);
+        Ok(head)
     }
 
     async fn fill(&mut self) -> io::Result<()> {
@@ -310,5 +349,36 @@ mod tests {
         let text = std::str::from_utf8(&wire).unwrap();
         assert!(text.starts_with("POST / HTTP/1.1\r\nHost: h:1\r\n"));
         assert!(text.contains("Content-Length: 2\r\n\r\n{}"));
+    }
+
+    /// The start of a body is handed over before the rest is sent, and the whole body after.
+    #[tokio::test]
+    async fn the_start_of_a_body_arrives_before_the_rest() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (rest_tx, rest_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = socket.read(&mut request).await.unwrap();
+            socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhead")
+                .await
+                .unwrap();
+            // The rest only once the client has seen the start.
+            rest_rx.await.unwrap();
+            socket.write_all(b"-tail!").await.unwrap();
+        });
+        let mut conn = Http1Conn::connect(addr).await.unwrap();
+        conn.send(b"POST / HTTP/1.1\r\ncontent-length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        let (status, start) = conn.receive_start(4).await.unwrap();
+        assert_eq!((status, start), (200, &b"head"[..]));
+        rest_tx.send(()).unwrap();
+        let reply = conn.receive().await.unwrap();
+        assert_eq!(reply.status, 200);
+        assert_eq!(&reply.body[..], b"head-tail!");
+        server.await.unwrap();
     }
 }

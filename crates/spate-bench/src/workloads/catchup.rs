@@ -1,5 +1,6 @@
 //! W3: a consumer catching up on one shard — GetRecords (Limit 10,000) from TRIM_HORIZON to
-//! the tip, back to back on one connection, from data the server has in page cache. The
+//! the tip, each page asked for as soon as the one before names its iterator (over HTTP/1.1,
+//! on two connections taking turns), from data the server has in page cache. The
 //! figure is raw payload bytes per second (record Data, not the base64 or framing around it),
 //! compared with the loopback TCP bandwidth of the same run (`loopback`).
 
@@ -10,7 +11,8 @@ use std::time::{Duration, Instant};
 use super::put::{Preset, build_pool};
 use super::{Common, parse_bytes, parse_seconds};
 use crate::api::Api;
-use crate::conn::{Conn, Prepared};
+use crate::conn::{Conn, Prepared, Protocol};
+use crate::http1::{Http1Conn, Reply};
 use crate::kinesis::{self, Codec};
 use crate::loadgen::{self, Check, Mode, Plan};
 use crate::procfs;
@@ -55,16 +57,11 @@ pub async fn run(args: CatchupArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let mut api = Api::connect(addr).await?;
-    let mut iterator = api
+    let iterator = api
         .shard_iterator(&args.stream, SHARD, "TRIM_HORIZON", None)
         .await?;
-    let mut conn = Conn::connect(addr, args.common.http).await?;
     let mut latency = report::new_histogram();
-    let (mut pages, mut records, mut payload, mut wire) = (0u64, 0u64, 0u64, 0u64);
-    let (mut non_2xx, mut order_violations) = (0u64, 0u64);
-    let mut previous: Option<Sequence> = None;
-    let mut parse_time = Duration::ZERO;
-    let mut first_error = None;
+    let mut tally = Tally::default();
     let server_cpu_before = args
         .common
         .server_pid
@@ -75,67 +72,93 @@ pub async fn run(args: CatchupArgs) -> anyhow::Result<()> {
         let body = kinesis::get_records_body(args.codec, iterator, args.limit);
         Prepared::new(addr, "GetRecords", args.codec, body)
     };
-    // A reply already received for `iterator`: the page asked for ahead (below).
-    let mut ahead_reply = None;
-    while started.elapsed() < args.max_time {
-        let reply = match ahead_reply.take() {
-            Some(reply) => reply,
-            None => {
-                let sent = Instant::now();
-                let reply = conn.call(&page_request(&iterator)).await?;
+    let in_time = || started.elapsed() < args.max_time;
+    match args.common.http {
+        // Two connections taking turns: page N+1 is asked for on the other one as soon as
+        // page N's first bytes name its iterator (Spate writes NextShardIterator before
+        // Records), so the server reads and encodes it while page N is still on its way and
+        // being checked, instead of the two sides taking turns.
+        Protocol::Http1 => {
+            let mut conns = [
+                Http1Conn::connect(addr).await?,
+                Http1Conn::connect(addr).await?,
+            ];
+            let mut sent = [Instant::now(); 2];
+            conns[0].send(&page_request(&iterator).wire).await?;
+            let mut turn = 0;
+            while in_time() {
+                let (left, right) = conns.split_at_mut(1);
+                let (conn, other) = match turn {
+                    0 => (&mut left[0], &mut right[0]),
+                    _ => (&mut right[0], &mut left[0]),
+                };
+                let (status, start) = conn.receive_start(EARLY_BYTES).await?;
+                let asked = (200..300)
+                    .contains(&status)
+                    .then(|| replies::next_iterator_ahead(args.codec, start))
+                    .flatten();
+                if let Some(next) = &asked {
+                    other.send(&page_request(next).wire).await?;
+                    sent[1 - turn] = Instant::now();
+                }
+                let reply = conn.receive().await?;
+                report::record(&mut latency, sent[turn].elapsed().as_nanos());
+                let Some(next) = tally.take(&args, &reply, asked.as_deref())? else {
+                    break;
+                };
+                if asked.is_none() {
+                    other.send(&page_request(&next).wire).await?;
+                    sent[1 - turn] = Instant::now();
+                }
+                turn = 1 - turn;
+            }
+        }
+        Protocol::Http2 => {
+            let mut conn = Conn::connect(addr, args.common.http).await?;
+            let mut sent = Instant::now();
+            let mut reply = conn.call(&page_request(&iterator)).await?;
+            report::record(&mut latency, sent.elapsed().as_nanos());
+            while in_time() {
+                // Asked for before this page is checked, when its iterator can be read
+                // without parsing the page.
+                let asked = (200..300)
+                    .contains(&reply.status)
+                    .then(|| replies::next_iterator_ahead(args.codec, &reply.body))
+                    .flatten();
+                let next = match &asked {
+                    Some(asked) => {
+                        let request = page_request(asked);
+                        sent = Instant::now();
+                        let (ahead, next) = tokio::join!(conn.call(&request), async {
+                            tally.take(&args, &reply, Some(asked))
+                        });
+                        reply = ahead?;
+                        next?
+                    }
+                    None => tally.take(&args, &reply, None)?,
+                };
+                let Some(next) = next else {
+                    break;
+                };
+                if asked.is_none() {
+                    sent = Instant::now();
+                    reply = conn.call(&page_request(&next)).await?;
+                }
                 report::record(&mut latency, sent.elapsed().as_nanos());
-                reply
             }
-        };
-        pages += 1;
-        wire += reply.body.len() as u64;
-        if !(200..300).contains(&reply.status) {
-            non_2xx += 1;
-            first_error.get_or_insert_with(|| String::from_utf8_lossy(&reply.body).into_owned());
-            break;
-        }
-        // The next page is asked for before this one is checked, when its iterator can be
-        // read without parsing the page: the server then reads and encodes it while this
-        // client parses, instead of the two taking turns. (Such a page's latency then also
-        // counts the parse, when that is the longer.)
-        let next = replies::next_iterator_ahead(args.codec, &reply.body);
-        let mut parse = || -> anyhow::Result<replies::Page> {
-            let parsing = Instant::now();
-            let page = replies::get_records(args.codec, &reply.body, false)?;
-            parse_time += parsing.elapsed();
-            Ok(page)
-        };
-        let page = match &next {
-            Some(next) => {
-                let request = page_request(next);
-                let sent = Instant::now();
-                let (ahead, page) = tokio::join!(conn.call(&request), async { parse() });
-                report::record(&mut latency, sent.elapsed().as_nanos());
-                ahead_reply = Some(ahead?);
-                page?
-            }
-            None => parse()?,
-        };
-        if next.is_some() && next != page.next_iterator {
-            anyhow::bail!("the iterator read ahead differs from the page's");
-        }
-        for record in &page.records {
-            if previous.is_some_and(|p| record.sequence <= p) {
-                order_violations += 1;
-            }
-            previous = Some(record.sequence);
-            payload += record.data_len as u64;
-        }
-        records += page.records.len() as u64;
-        let caught_up = page.records.is_empty() && page.millis_behind.unwrap_or(0) == 0;
-        match page.next_iterator {
-            Some(next) if !caught_up => iterator = next,
-            _ => break,
-        }
-        if args.max_bytes > 0 && payload >= args.max_bytes {
-            break;
         }
     }
+    let Tally {
+        pages,
+        records,
+        payload,
+        wire,
+        non_2xx,
+        order_violations,
+        parse_time,
+        first_error,
+        ..
+    } = tally;
     let elapsed = started.elapsed().as_secs_f64().max(1e-9);
     let server_cpu = args
         .common
@@ -182,6 +205,62 @@ pub async fn run(args: CatchupArgs) -> anyhow::Result<()> {
         round2(parse_time.as_secs_f64() / elapsed),
     );
     report.finish(args.common.json_out.as_deref())
+}
+
+/// Body bytes of a page looked at before the rest arrives: enough for the members before
+/// `Records`.
+const EARLY_BYTES: usize = 4096;
+
+/// What the pages read so far held, and how they checked out.
+#[derive(Default)]
+struct Tally {
+    pages: u64,
+    records: u64,
+    payload: u64,
+    wire: u64,
+    non_2xx: u64,
+    order_violations: u64,
+    parse_time: Duration,
+    first_error: Option<String>,
+    previous: Option<Sequence>,
+}
+
+impl Tally {
+    /// Counts and checks one page; the iterator to go on with, or `None` to stop (caught
+    /// up, enough read, or an error reply). `asked`: the iterator already asked for on the
+    /// strength of the page's first bytes, which the page must name.
+    fn take(
+        &mut self,
+        args: &CatchupArgs,
+        reply: &Reply,
+        asked: Option<&str>,
+    ) -> anyhow::Result<Option<String>> {
+        self.pages += 1;
+        self.wire += reply.body.len() as u64;
+        if !(200..300).contains(&reply.status) {
+            self.non_2xx += 1;
+            self.first_error
+                .get_or_insert_with(|| String::from_utf8_lossy(&reply.body).into_owned());
+            return Ok(None);
+        }
+        let parsing = Instant::now();
+        let page = replies::get_records(args.codec, &reply.body, false)?;
+        self.parse_time += parsing.elapsed();
+        if asked.is_some() && asked != page.next_iterator.as_deref() {
+            anyhow::bail!("the iterator read ahead differs from the page's");
+        }
+        for record in &page.records {
+            if self.previous.is_some_and(|p| record.sequence <= p) {
+                self.order_violations += 1;
+            }
+            self.previous = Some(record.sequence);
+            self.payload += record.data_len as u64;
+        }
+        self.records += page.records.len() as u64;
+        let caught_up = page.records.is_empty() && page.millis_behind.unwrap_or(0) == 0;
+        let enough = args.max_bytes > 0 && self.payload >= args.max_bytes;
+        Ok(page.next_iterator.filter(|_| !caught_up && !enough))
+    }
 }
 
 /// Writes `args.fill` bytes of payload into a one-shard stream with W2's requests.
