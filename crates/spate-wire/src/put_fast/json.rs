@@ -9,7 +9,10 @@
 
 use bytes::Bytes;
 
-use super::{EntryParts, PutEntry, PutRecordBody, PutRecordsBody, decode_base64, set_once};
+use super::{
+    EntryParts, PutEntry, PutRecordBody, PutRecordsBody, decode_base64, decode_base64_into,
+    decoded_len, set_once,
+};
 
 pub(super) fn put_records(body: &[u8]) -> Option<PutRecordsBody> {
     let mut s = Scanner { b: body, at: 0 };
@@ -42,7 +45,12 @@ pub(super) fn put_record(body: &[u8]) -> Option<PutRecordBody> {
     Some(PutRecordBody {
         stream_name: stream_name.flatten().map(str::to_owned),
         stream_arn: stream_arn.flatten().map(str::to_owned),
-        record: entry.finish()?,
+        record: {
+            // The base64 check refuses any byte outside its alphabet, so the raw text needs
+            // no other check (control characters, UTF-8).
+            let data = decode_base64(entry.data?)?;
+            entry.finish(Bytes::from(data))?
+        },
         sequence_number_for_ordering: ordering.flatten().map(str::to_owned),
     })
 }
@@ -59,21 +67,51 @@ fn entries(s: &mut Scanner<'_>) -> Option<Vec<PutEntry>> {
     let mut entries = Vec::with_capacity((s.b.len() / 20).min(MAX_ENTRIES));
     if s.peek()? == b']' {
         s.at += 1;
-        return Some(entries);
+        return Some(Vec::new());
     }
     loop {
         let mut entry = Entry::default();
         s.object(|s, member| entry.member(s, member))?;
-        entries.push(entry.finish()?);
+        entries.push(entry);
         match s.peek()? {
             b',' => s.at += 1,
             b']' => {
                 s.at += 1;
-                return Some(entries);
+                return finish_entries(entries);
             }
             _ => return None,
         }
     }
+}
+
+/// Decodes every record's data into one buffer, allocated once at the size the encoded
+/// lengths give, and hands each record its part as a slice of it: no allocation per record,
+/// and none when the journal later takes its share of the buffer.
+fn finish_entries(entries: Vec<Entry<'_>>) -> Option<Vec<PutEntry>> {
+    let mut size = 0;
+    for entry in &entries {
+        // `Data` may not be missing: the model requires it.
+        size += decoded_len(entry.data?)?;
+    }
+    let mut decoded = Vec::with_capacity(size);
+    let mut ends = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        // The base64 check refuses any byte outside its alphabet, so the raw text needs no
+        // other check (control characters, UTF-8).
+        decode_base64_into(entry.data?, &mut decoded)?;
+        ends.push(decoded.len());
+    }
+    let decoded = Bytes::from(decoded);
+    let mut start = 0;
+    entries
+        .into_iter()
+        .zip(ends)
+        .map(|(entry, end)| {
+            let data = decoded.slice(start..end);
+            start = end;
+            entry.finish(data)
+        })
+        .collect()
 }
 
 /// A record's members as read; a nullable member is `Some(None)` once read as `null`.
@@ -95,11 +133,10 @@ impl<'a> Entry<'a> {
         }
     }
 
-    fn finish(self) -> Option<PutEntry> {
+    /// The record, given its data decoded.
+    fn finish(self, data: Bytes) -> Option<PutEntry> {
         EntryParts {
-            // The base64 check refuses any byte outside its alphabet, so the raw text needs no
-            // other check (control characters, UTF-8).
-            data: Some(Bytes::from(decode_base64(self.data?)?)),
+            data: Some(data),
             partition_key: self.partition_key.flatten(),
             explicit_hash_key: self.explicit_hash_key.flatten(),
         }

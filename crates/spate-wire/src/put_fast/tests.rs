@@ -88,6 +88,23 @@ fn reads_the_usual_bodies() {
     );
 }
 
+/// A JSON body's record data is decoded into one buffer: each record's data follows the one
+/// before it in memory.
+#[test]
+fn json_record_data_shares_one_buffer() {
+    let records: Vec<Value> = ["aGk=", "AAECAw==", "", "/w=="]
+        .iter()
+        .map(|data| json!({"Data": data, "PartitionKey": "k"}))
+        .collect();
+    let body = json!({"StreamName": "s", "Records": records}).to_string();
+    let decoded = decode_put_records(Codec::Json, &Bytes::from(body)).expect("decodes");
+    let data: Vec<&Bytes> = decoded.records.iter().map(|r| &r.data).collect();
+    assert_eq!(data, [&b"hi"[..], &[0, 1, 2, 3], b"", &[0xff]]);
+    let end = |d: &Bytes| d.as_ptr() as usize + d.len();
+    assert_eq!(end(data[0]), data[1].as_ptr() as usize);
+    assert_eq!(end(data[1]), data[3].as_ptr() as usize);
+}
+
 #[test]
 fn declines_what_only_the_generic_path_may_answer() {
     let records = |codec, body: &[u8]| decode_put_records(codec, &Bytes::copy_from_slice(body));
