@@ -250,16 +250,17 @@ impl Engine {
             if admitted().next().is_none() {
                 return Ok(refusals.into_iter().flatten().map(Err).collect());
             }
-            let batch = admitted()
-                .map(|(record, route)| NewRecord {
-                    shard: ShardKey {
-                        stream: stream.uid,
-                        shard: route.shard_index,
-                    },
-                    partition_key: record.partition_key.clone().unwrap_or_default(),
-                    data: record.data.0.clone(),
-                })
-                .collect();
+            // Sized up front: collecting a filter cannot know its length and would regrow
+            // (and copy) the batch ~9 times for 500 records.
+            let mut batch = Vec::with_capacity(records.len());
+            batch.extend(admitted().map(|(record, route)| NewRecord {
+                shard: ShardKey {
+                    stream: stream.uid,
+                    shard: route.shard_index,
+                },
+                partition_key: record.partition_key.clone().unwrap_or_default(),
+                data: record.data.0.clone(),
+            }));
             let appended = match sealer {
                 Some(sealer) => crate::kms::append_sealed(&self.inner.log, batch, sealer).await,
                 None => self.inner.log.append(batch).await,
@@ -310,23 +311,24 @@ impl Engine {
                     }
                     let mut appended = appended.into_iter();
                     let mut shards = BatchShards::default();
-                    return routes
-                        .iter()
-                        .zip(refusals)
-                        .map(|(route, refusal)| {
-                            if let Some(error) = refusal {
-                                return Ok(Err(error));
-                            }
-                            let appended = appended.next().ok_or_else(|| {
-                                ApiError::internal("log acknowledged too few records")
-                            })?;
-                            Ok(Ok(shards.written(
-                                route,
-                                appended.counter,
-                                appended.arrival_ms,
-                            )))
-                        })
-                        .collect();
+                    // A loop rather than `collect` into `ApiResult<Vec<_>>`, which cannot
+                    // size the vector up front and would regrow it.
+                    let mut outcomes = Vec::with_capacity(routes.len());
+                    for (route, refusal) in routes.iter().zip(refusals) {
+                        if let Some(error) = refusal {
+                            outcomes.push(Err(error));
+                            continue;
+                        }
+                        let appended = appended.next().ok_or_else(|| {
+                            ApiError::internal("log acknowledged too few records")
+                        })?;
+                        outcomes.push(Ok(shards.written(
+                            route,
+                            appended.counter,
+                            appended.arrival_ms,
+                        )));
+                    }
+                    return Ok(outcomes);
                 }
                 Err(LogError::ShardClosed(_)) if attempt < ROUTING_ATTEMPTS => continue,
                 Err(error) => {

@@ -102,16 +102,15 @@ fn finish_entries(entries: Vec<Entry<'_>>) -> Option<Vec<PutEntry>> {
         ends.push(decoded.len());
     }
     let decoded = Bytes::from(decoded);
+    // A loop rather than `collect` into `Option<Vec<_>>`, which cannot size the vector up
+    // front and would regrow it.
+    let mut records = Vec::with_capacity(entries.len());
     let mut start = 0;
-    entries
-        .into_iter()
-        .zip(ends)
-        .map(|(entry, end)| {
-            let data = decoded.slice(start..end);
-            start = end;
-            entry.finish(data)
-        })
-        .collect()
+    for (entry, end) in entries.into_iter().zip(ends) {
+        records.push(entry.finish(decoded.slice(start..end))?);
+        start = end;
+    }
+    Some(records)
 }
 
 /// A record's members as read; a nullable member is `Some(None)` once read as `null`.
