@@ -248,7 +248,7 @@ async fn handle(frontend: &Frontend, request: Request<Incoming>, request_id: Str
         Ok(request::Checked::LegacyJson) => {
             let (parts, body) = request.into_parts();
             return match request::read_body(&parts.headers, body, Codec::Json, &request_id).await {
-                Ok(body) => response::legacy_envelope(&request_id, &body),
+                Ok(body) => response::legacy_envelope(&request_id, body.whole()),
                 Err(reply) => *reply,
             };
         }
@@ -276,7 +276,7 @@ async fn handle(frontend: &Frontend, request: Request<Incoming>, request_id: Str
     let fast = PutInput::decode(operation, codec, &body);
     let input = match &fast {
         Some(_) => serde_json::Value::Null,
-        None => match spate_wire::decode_request(operation, codec, &body) {
+        None => match spate_wire::decode_request(operation, codec, body.whole()) {
             Ok(input) => input,
             Err(error) => {
                 metrics.request(operation.name(), Some(error.aws_type()));

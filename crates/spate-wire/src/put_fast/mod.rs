@@ -12,11 +12,13 @@
 //! with `None`, and the caller runs the generic path, so every error keeps its exact text.
 //!
 //! Layout: this file holds the results and the constraint checks; `json.rs` and `cbor.rs`
-//! read each codec; `reply.rs` writes the replies.
+//! read each codec (JSON through `scanner.rs`, in the pieces the body arrived in);
+//! `reply.rs` writes the replies.
 
 mod cbor;
 mod json;
 mod reply;
+mod scanner;
 
 use std::sync::LazyLock;
 
@@ -55,10 +57,19 @@ pub struct PutRecordBody {
 
 /// Decodes a PutRecords body, or declines (`None`) so the generic path answers it.
 pub fn decode_put_records(codec: Codec, body: &Bytes) -> Option<PutRecordsBody> {
-    let body = match codec {
-        Codec::Json => json::put_records(body)?,
-        Codec::Cbor => cbor::put_records(body)?,
-    };
+    match codec {
+        Codec::Json => decode_json_put_records(std::slice::from_ref(body)),
+        Codec::Cbor => checked_records(cbor::put_records(body)?),
+    }
+}
+
+/// [`decode_put_records`] for a JSON body given as the pieces it arrived in, read where
+/// they lie.
+pub fn decode_json_put_records(pieces: &[Bytes]) -> Option<PutRecordsBody> {
+    checked_records(json::put_records(pieces)?)
+}
+
+fn checked_records(body: PutRecordsBody) -> Option<PutRecordsBody> {
     let shapes = &*SHAPES;
     let count_ok = match &MODEL.shape(shapes.records).kind {
         Kind::List { len, .. } => {
@@ -72,10 +83,18 @@ pub fn decode_put_records(codec: Codec, body: &Bytes) -> Option<PutRecordsBody> 
 
 /// Decodes a PutRecord body, or declines (`None`) so the generic path answers it.
 pub fn decode_put_record(codec: Codec, body: &Bytes) -> Option<PutRecordBody> {
-    let body = match codec {
-        Codec::Json => json::put_record(body)?,
-        Codec::Cbor => cbor::put_record(body)?,
-    };
+    match codec {
+        Codec::Json => decode_json_put_record(std::slice::from_ref(body)),
+        Codec::Cbor => checked_record(cbor::put_record(body)?),
+    }
+}
+
+/// [`decode_put_record`] for a JSON body given as the pieces it arrived in.
+pub fn decode_json_put_record(pieces: &[Bytes]) -> Option<PutRecordBody> {
+    checked_record(json::put_record(pieces)?)
+}
+
+fn checked_record(body: PutRecordBody) -> Option<PutRecordBody> {
     let ordering_ok = optional_ok(SHAPES.sequence_number, &body.sequence_number_for_ordering);
     (ordering_ok && stream_ok(&body.stream_name, &body.stream_arn)).then_some(body)
 }
