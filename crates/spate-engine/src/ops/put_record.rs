@@ -1,6 +1,7 @@
 //! PutRecord: one record, routed by partition-key hash or explicit hash key, acknowledged
 //! once the record log says it is durable.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -157,7 +158,7 @@ impl ShardTotals {
 /// Per shard of one batch: its id, formatted once, and its records' sequence numbers, each
 /// formatted from the one before (a shard's records in a batch have consecutive counters).
 #[derive(Default)]
-struct BatchShards(Vec<(u32, String, ShardSequences)>);
+struct BatchShards(Vec<(u32, Arc<str>, ShardSequences)>);
 
 impl BatchShards {
     fn written(&mut self, route: &Route, counter: u64, arrival_ms: i64) -> Written {
@@ -167,7 +168,7 @@ impl BatchShards {
             None => {
                 let created_ms = route.shard_created_secs as i64 * 1000;
                 let sequences = ShardSequences::new(created_ms, index);
-                self.0.push((index, shard_id(index), sequences));
+                self.0.push((index, shard_id(index).into(), sequences));
                 self.0.len() - 1
             }
         };
@@ -181,7 +182,8 @@ impl BatchShards {
 
 /// Where a written record went.
 pub(crate) struct Written {
-    pub shard_id: String,
+    /// Shared by the batch's records of one shard: a reference count, not a string each.
+    pub shard_id: Arc<str>,
     pub sequence_number: String,
 }
 
@@ -393,7 +395,7 @@ impl Engine {
             .put_record_latency
             .observe(started.elapsed().as_secs_f64());
         Ok(Output {
-            shard_id: written.shard_id,
+            shard_id: written.shard_id.to_string(),
             sequence_number: written.sequence_number,
             encryption_type,
         })
