@@ -45,6 +45,14 @@ impl Body {
     }
 }
 
+impl Body {
+    /// The body as one frame, its frames let go: for a reader that takes it whole anyway, so
+    /// that a large body is not held twice.
+    pub fn joined(self) -> Body {
+        Body::from(self.whole().clone())
+    }
+}
+
 impl From<Bytes> for Body {
     fn from(bytes: Bytes) -> Body {
         Body::from_frames(vec![bytes])
@@ -73,5 +81,8 @@ mod tests {
         assert_eq!(body.frames().len(), 3);
         assert_eq!(&body.whole()[..], b"{\"a\":1}");
         assert_eq!(Body::default().whole(), &Bytes::new());
+        let joined = body.joined();
+        assert_eq!(joined.frames().len(), 1);
+        assert_eq!(&joined.frames()[0][..], b"{\"a\":1}");
     }
 }
