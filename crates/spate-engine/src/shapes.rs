@@ -2,6 +2,8 @@
 //! text) and timestamps (epoch seconds with a millisecond fraction). The server's codec has
 //! already turned CBOR byte strings and millisecond integers into these forms.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
@@ -25,6 +27,14 @@ impl<'de> Deserialize<'de> for Blob {
             .map(|bytes| Blob(Bytes::from(bytes)))
             .map_err(|_| serde::de::Error::custom("Base64 encoded data is invalid"))
     }
+}
+
+/// Writes text shared by several replies' members (a batch's shard ids) as a plain string.
+pub fn optional_shared_str<S: Serializer>(
+    value: &Option<Arc<str>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    value.as_deref().serialize(serializer)
 }
 
 /// A point in time in epoch milliseconds, epoch seconds (a decimal fraction) on the wire.

@@ -9,6 +9,8 @@ use http::{HeaderMap, Method, Uri};
 use spate_auth::{AuthError, AuthorizationHeader, Credential, Principal, Request, Verifier};
 use spate_engine::{ApiError, EngineConfig, ErrorKind, RequestContext};
 
+use crate::body::Body;
+
 /// How requests are authenticated.
 pub enum Authenticator {
     /// Signatures are not checked (the Authorization header must still be well formed).
@@ -65,10 +67,10 @@ fn now_secs() -> i64 {
 impl Authenticator {
     /// The namespace and principal `head` and `body` act with to perform `action`, or the
     /// AWS error refusing them.
-    pub fn context(
+    pub(crate) fn context(
         &self,
         head: &Head,
-        body: &[u8],
+        body: &Body,
         config: &EngineConfig,
         action: &'static str,
     ) -> Result<RequestContext, ApiError> {
@@ -116,7 +118,7 @@ impl Authenticator {
                     path: head.uri.path(),
                     query: head.uri.query().unwrap_or(""),
                     headers: &headers,
-                    body,
+                    body: body.whole(),
                 };
                 let verified = verifier.verify(&request, now_secs()).map_err(auth_error)?;
                 let principal = principals

@@ -5,7 +5,7 @@
 //! It is not where Kinesis semantics live (that is `spate-engine`) nor where bytes become
 //! documents (`spate-wire`). Layout: [`listener`] accepts connections and drains them on
 //! shutdown; [`request`] checks the framework-level rules (method, content type, target,
-//! authorization header, body size) and answers errors the way AWS's front end does;
+//! authorization header, body size) and reads the [`body`] in the frames it came in and answers errors the way AWS's front end does;
 //! [`dispatch`] maps each operation to its engine method; [`response`] decides HTTP status
 //! and headers for every reply in one place; [`admin`] serves `/_spate/` (fault rules) when
 //! enabled; [`put_fast`] decodes and encodes the hot puts without serde values; [`observe`] answers `/health`, `/ready` and `/metrics`; [`subscribe`] streams SubscribeToShard's event stream; [`records_reply`] writes
@@ -14,6 +14,7 @@
 
 mod admin;
 pub mod auth;
+mod body;
 mod dispatch;
 mod listener;
 mod observe;

@@ -248,7 +248,7 @@ async fn handle(frontend: &Frontend, request: Request<Incoming>, request_id: Str
         Ok(request::Checked::LegacyJson) => {
             let (parts, body) = request.into_parts();
             return match request::read_body(&parts.headers, body, Codec::Json, &request_id).await {
-                Ok(body) => response::legacy_envelope(&request_id, &body),
+                Ok(body) => response::legacy_envelope(&request_id, body.whole()),
                 Err(reply) => *reply,
             };
         }
@@ -261,7 +261,15 @@ async fn handle(frontend: &Frontend, request: Request<Incoming>, request_id: Str
         headers: parts.headers,
     };
     let body = match request::read_body(&head.headers, body, codec, &request_id).await {
-        Ok(body) => body,
+        // Only the JSON puts read a body in its frames; every other reader takes it whole,
+        // and holding both would double a large body's memory.
+        Ok(body)
+            if codec == Codec::Json
+                && matches!(operation, Operation::PutRecords | Operation::PutRecord) =>
+        {
+            body
+        }
+        Ok(body) => body.joined(),
         Err(reply) => return *reply,
     };
     // The signature covers the body, so authentication comes once it is read.
@@ -276,7 +284,7 @@ async fn handle(frontend: &Frontend, request: Request<Incoming>, request_id: Str
     let fast = PutInput::decode(operation, codec, &body);
     let input = match &fast {
         Some(_) => serde_json::Value::Null,
-        None => match spate_wire::decode_request(operation, codec, &body) {
+        None => match spate_wire::decode_request(operation, codec, body.whole()) {
             Ok(input) => input,
             Err(error) => {
                 metrics.request(operation.name(), Some(error.aws_type()));

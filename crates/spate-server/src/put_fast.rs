@@ -3,13 +3,13 @@
 //! encoded straight from its outputs. A body the fast decoder declines takes the generic
 //! path, which answers it exactly as before.
 
-use bytes::Bytes;
 use spate_engine::ops::{put_record, put_records};
 use spate_engine::shapes::Blob;
 use spate_engine::{ApiResult, Engine, RequestContext};
 use spate_wire::put_fast::{self, PutEntry, PutResult};
 use spate_wire::{Codec, Operation};
 
+use crate::body::Body;
 use crate::request::stream_in_arn;
 
 /// A put request decoded by the fast path.
@@ -21,11 +21,15 @@ pub enum PutInput {
 
 impl PutInput {
     /// The typed input of a PutRecords or PutRecord body, or `None` when the fast decoder
-    /// declines it (or the operation is another).
-    pub fn decode(operation: Operation, codec: Codec, body: &Bytes) -> Option<PutInput> {
+    /// declines it (or the operation is another). JSON is read in the frames it came in;
+    /// CBOR, whose record data are slices of the body, in one buffer.
+    pub fn decode(operation: Operation, codec: Codec, body: &Body) -> Option<PutInput> {
         match operation {
             Operation::PutRecords => {
-                let body = put_fast::decode_put_records(codec, body)?;
+                let body = match codec {
+                    Codec::Json => put_fast::decode_json_put_records(body.frames()),
+                    Codec::Cbor => put_fast::decode_put_records(codec, body.whole()),
+                }?;
                 Some(PutInput::Records(put_records::Input {
                     stream_name: body.stream_name,
                     stream_arn: body.stream_arn,
@@ -34,7 +38,10 @@ impl PutInput {
                 }))
             }
             Operation::PutRecord => {
-                let body = put_fast::decode_put_record(codec, body)?;
+                let body = match codec {
+                    Codec::Json => put_fast::decode_json_put_record(body.frames()),
+                    Codec::Cbor => put_fast::decode_put_record(codec, body.whole()),
+                }?;
                 let record = entry(body.record);
                 Some(PutInput::Record(put_record::Input {
                     stream_name: body.stream_name,

@@ -3,11 +3,12 @@
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, header};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use spate_engine::{ApiError, ErrorKind};
 use spate_wire::{Codec, Operation};
 
+use crate::body::Body;
 use crate::response::{self, Reply};
 
 /// The largest body worth reading. 10 MiB of records is a legal PutRecords: about 14 MiB
@@ -106,13 +107,18 @@ fn check_authorization(request: &Request<Incoming>) -> Result<(), ApiError> {
 }
 
 /// Reads the whole body, refusing it with 413 as soon as it passes the cap: at once when a
-/// Content-Length announces it, otherwise when the bytes read pass it.
-pub async fn read_body(
+/// Content-Length announces it, otherwise when the bytes read pass it. The frames are kept
+/// as they came, not copied together (see [`Body`]).
+pub async fn read_body<B>(
     headers: &HeaderMap,
-    body: Incoming,
+    body: B,
     codec: Codec,
     request_id: &str,
-) -> Result<Bytes, Box<Reply>> {
+) -> Result<Body, Box<Reply>>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let limit = body_limit(codec);
 
     let declared = headers
@@ -122,24 +128,28 @@ pub async fn read_body(
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(Box::new(response::too_large(request_id, codec, limit)));
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error)
-            if error
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(Box::new(response::too_large(request_id, codec, limit)))
+    let mut body = std::pin::pin!(Limited::new(body, limit));
+    let mut frames = Vec::new();
+    while let Some(frame) = body.frame().await {
+        match frame {
+            // Trailers are dropped, as `collect().to_bytes()` dropped them.
+            Ok(frame) => frames.extend(frame.into_data().ok()),
+            Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+                return Err(Box::new(response::too_large(request_id, codec, limit)));
+            }
+            Err(error) => {
+                return Err(Box::new(response::api_error(
+                    request_id,
+                    codec,
+                    &ApiError::new(
+                        ErrorKind::Serialization,
+                        format!("Could not read the request body: {error}"),
+                    ),
+                )));
+            }
         }
-        Err(error) => Err(Box::new(response::api_error(
-            request_id,
-            codec,
-            &ApiError::new(
-                ErrorKind::Serialization,
-                format!("Could not read the request body: {error}"),
-            ),
-        ))),
     }
+    Ok(Body::from_frames(frames))
 }
 
 /// The stream a request names, for rate limits counted per stream and for their messages:
@@ -162,9 +172,63 @@ pub fn stream_in_arn(arn: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use std::collections::VecDeque;
+    use std::convert::Infallible;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
 
-    use super::stream_named;
+    use bytes::Bytes;
+    use http::{HeaderMap, StatusCode};
+    use http_body::Frame;
+    use serde_json::json;
+    use spate_wire::Codec;
+
+    use super::{body_limit, read_body, stream_named};
+
+    /// A body that yields its frames one at a time, as hyper does a large one.
+    struct Frames(VecDeque<Bytes>);
+
+    impl http_body::Body for Frames {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            Poll::Ready(self.0.pop_front().map(|data| Ok(Frame::data(data))))
+        }
+    }
+
+    fn frames(parts: &[&'static str]) -> Frames {
+        Frames(
+            parts
+                .iter()
+                .map(|p| Bytes::from_static(p.as_bytes()))
+                .collect(),
+        )
+    }
+
+    #[tokio::test]
+    async fn keeps_a_body_in_the_frames_it_came_in() {
+        let parts = ["{\"StreamName\":", "", "\"s\"}"];
+        let body = read_body(&HeaderMap::new(), frames(&parts), Codec::Json, "r")
+            .await
+            .unwrap_or_else(|_| panic!("read"));
+        assert_eq!(body.frames().len(), 2);
+        assert_eq!(body.frames()[0].as_ptr(), parts[0].as_ptr());
+        assert_eq!(&body.whole()[..], b"{\"StreamName\":\"s\"}");
+    }
+
+    #[tokio::test]
+    async fn refuses_frames_past_the_limit() {
+        let limit = body_limit(Codec::Cbor);
+        let big = Bytes::from(vec![b' '; limit / 2 + 1]);
+        let body = Frames(VecDeque::from([big.clone(), big]));
+        let refused = read_body(&HeaderMap::new(), body, Codec::Cbor, "r").await;
+        let status = refused.err().map(|reply| reply.status());
+        assert_eq!(status, Some(StatusCode::PAYLOAD_TOO_LARGE));
+    }
 
     #[test]
     fn finds_the_stream_a_request_names() {

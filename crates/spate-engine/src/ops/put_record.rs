@@ -1,6 +1,7 @@
 //! PutRecord: one record, routed by partition-key hash or explicit hash key, acknowledged
 //! once the record log says it is durable.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -157,7 +158,7 @@ impl ShardTotals {
 /// Per shard of one batch: its id, formatted once, and its records' sequence numbers, each
 /// formatted from the one before (a shard's records in a batch have consecutive counters).
 #[derive(Default)]
-struct BatchShards(Vec<(u32, String, ShardSequences)>);
+struct BatchShards(Vec<(u32, Arc<str>, ShardSequences)>);
 
 impl BatchShards {
     fn written(&mut self, route: &Route, counter: u64, arrival_ms: i64) -> Written {
@@ -167,7 +168,7 @@ impl BatchShards {
             None => {
                 let created_ms = route.shard_created_secs as i64 * 1000;
                 let sequences = ShardSequences::new(created_ms, index);
-                self.0.push((index, shard_id(index), sequences));
+                self.0.push((index, shard_id(index).into(), sequences));
                 self.0.len() - 1
             }
         };
@@ -181,7 +182,8 @@ impl BatchShards {
 
 /// Where a written record went.
 pub(crate) struct Written {
-    pub shard_id: String,
+    /// Shared by the batch's records of one shard: a reference count, not a string each.
+    pub shard_id: Arc<str>,
     pub sequence_number: String,
 }
 
@@ -250,16 +252,17 @@ impl Engine {
             if admitted().next().is_none() {
                 return Ok(refusals.into_iter().flatten().map(Err).collect());
             }
-            let batch = admitted()
-                .map(|(record, route)| NewRecord {
-                    shard: ShardKey {
-                        stream: stream.uid,
-                        shard: route.shard_index,
-                    },
-                    partition_key: record.partition_key.clone().unwrap_or_default(),
-                    data: record.data.0.clone(),
-                })
-                .collect();
+            // Sized up front: collecting a filter cannot know its length and would regrow
+            // (and copy) the batch ~9 times for 500 records.
+            let mut batch = Vec::with_capacity(records.len());
+            batch.extend(admitted().map(|(record, route)| NewRecord {
+                shard: ShardKey {
+                    stream: stream.uid,
+                    shard: route.shard_index,
+                },
+                partition_key: record.partition_key.clone().unwrap_or_default(),
+                data: record.data.0.clone(),
+            }));
             let appended = match sealer {
                 Some(sealer) => crate::kms::append_sealed(&self.inner.log, batch, sealer).await,
                 None => self.inner.log.append(batch).await,
@@ -310,23 +313,24 @@ impl Engine {
                     }
                     let mut appended = appended.into_iter();
                     let mut shards = BatchShards::default();
-                    return routes
-                        .iter()
-                        .zip(refusals)
-                        .map(|(route, refusal)| {
-                            if let Some(error) = refusal {
-                                return Ok(Err(error));
-                            }
-                            let appended = appended.next().ok_or_else(|| {
-                                ApiError::internal("log acknowledged too few records")
-                            })?;
-                            Ok(Ok(shards.written(
-                                route,
-                                appended.counter,
-                                appended.arrival_ms,
-                            )))
-                        })
-                        .collect();
+                    // A loop rather than `collect` into `ApiResult<Vec<_>>`, which cannot
+                    // size the vector up front and would regrow it.
+                    let mut outcomes = Vec::with_capacity(routes.len());
+                    for (route, refusal) in routes.iter().zip(refusals) {
+                        if let Some(error) = refusal {
+                            outcomes.push(Err(error));
+                            continue;
+                        }
+                        let appended = appended.next().ok_or_else(|| {
+                            ApiError::internal("log acknowledged too few records")
+                        })?;
+                        outcomes.push(Ok(shards.written(
+                            route,
+                            appended.counter,
+                            appended.arrival_ms,
+                        )));
+                    }
+                    return Ok(outcomes);
                 }
                 Err(LogError::ShardClosed(_)) if attempt < ROUTING_ATTEMPTS => continue,
                 Err(error) => {
@@ -391,7 +395,7 @@ impl Engine {
             .put_record_latency
             .observe(started.elapsed().as_secs_f64());
         Ok(Output {
-            shard_id: written.shard_id,
+            shard_id: written.shard_id.to_string(),
             sequence_number: written.sequence_number,
             encryption_type,
         })

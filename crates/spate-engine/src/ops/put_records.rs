@@ -1,5 +1,6 @@
 //! PutRecords: up to 500 records in one durable group; one result per entry, in order.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -9,7 +10,7 @@ use crate::engine::{Engine, RequestContext};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::ops::put_record::{RecordInput, Written, route_record};
 use crate::registry::Stream;
-use crate::shapes::Blob;
+use crate::shapes::{Blob, optional_shared_str};
 
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "PascalCase")]
@@ -42,8 +43,11 @@ pub struct Output {
 pub struct ResultEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sequence_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub shard_id: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "optional_shared_str"
+    )]
+    pub shard_id: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -169,4 +173,27 @@ fn record_put_records(
     metrics
         .put_records_latency
         .observe(started.elapsed().as_secs_f64());
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A shard id shared by a batch's results serializes as the plain string it stands for.
+    #[test]
+    fn results_serialize_their_shared_shard_id_as_text() {
+        let written = result_entry(Ok(Written {
+            shard_id: Arc::from("shardId-000000000001"),
+            sequence_number: "49".to_owned(),
+        }));
+        let refused = result_entry(Err(ApiError::internal("no")));
+        assert_eq!(
+            serde_json::to_value(&written).ok(),
+            Some(json!({"SequenceNumber": "49", "ShardId": "shardId-000000000001"}))
+        );
+        let refused = serde_json::to_value(&refused).ok();
+        assert_eq!(refused.as_ref().and_then(|v| v.get("ShardId")), None);
+    }
 }

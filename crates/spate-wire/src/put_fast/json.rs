@@ -5,14 +5,21 @@
 //! booleans, unknown or repeated members, bytes after the body. Declining is always safe,
 //! since the generic path then answers, so the scanner need only be exact about what it
 //! accepts. The end of a string is found with `memchr`, which picks SIMD instructions at run
-//! time: a `Data` string of 1.4 KB is most of a record's bytes.
+//! time: a `Data` string of 1.4 KB is most of a record's bytes. The body is read in the
+//! pieces it arrived in (see `scanner.rs`).
+
+use std::borrow::Cow;
 
 use bytes::Bytes;
 
-use super::{EntryParts, PutEntry, PutRecordBody, PutRecordsBody, decode_base64, set_once};
+use super::scanner::Scanner;
+use super::{
+    EntryParts, PutEntry, PutRecordBody, PutRecordsBody, decode_base64, decode_base64_into,
+    decoded_len, set_once,
+};
 
-pub(super) fn put_records(body: &[u8]) -> Option<PutRecordsBody> {
-    let mut s = Scanner { b: body, at: 0 };
+pub(super) fn put_records(pieces: &[Bytes]) -> Option<PutRecordsBody> {
+    let mut s = Scanner::new(pieces);
     let (mut stream_name, mut stream_arn, mut records) = (None, None, None);
     s.object(|s, member| match member {
         b"StreamName" => set_once(&mut stream_name, s.nullable_string()?),
@@ -22,14 +29,14 @@ pub(super) fn put_records(body: &[u8]) -> Option<PutRecordsBody> {
     })?;
     s.end()?;
     Some(PutRecordsBody {
-        stream_name: stream_name.flatten().map(str::to_owned),
-        stream_arn: stream_arn.flatten().map(str::to_owned),
+        stream_name: stream_name.flatten().map(Cow::into_owned),
+        stream_arn: stream_arn.flatten().map(Cow::into_owned),
         records: records?,
     })
 }
 
-pub(super) fn put_record(body: &[u8]) -> Option<PutRecordBody> {
-    let mut s = Scanner { b: body, at: 0 };
+pub(super) fn put_record(pieces: &[Bytes]) -> Option<PutRecordBody> {
+    let mut s = Scanner::new(pieces);
     let (mut stream_name, mut stream_arn, mut ordering) = (None, None, None);
     let mut entry = Entry::default();
     s.object(|s, member| match member {
@@ -40,10 +47,15 @@ pub(super) fn put_record(body: &[u8]) -> Option<PutRecordBody> {
     })?;
     s.end()?;
     Some(PutRecordBody {
-        stream_name: stream_name.flatten().map(str::to_owned),
-        stream_arn: stream_arn.flatten().map(str::to_owned),
-        record: entry.finish()?,
-        sequence_number_for_ordering: ordering.flatten().map(str::to_owned),
+        stream_name: stream_name.flatten().map(Cow::into_owned),
+        stream_arn: stream_arn.flatten().map(Cow::into_owned),
+        record: {
+            // The base64 check refuses any byte outside its alphabet, so the raw text needs
+            // no other check (control characters, UTF-8).
+            let data = decode_base64(entry.data.as_deref()?)?;
+            entry.finish(Bytes::from(data))?
+        },
+        sequence_number_for_ordering: ordering.flatten().map(Cow::into_owned),
     })
 }
 
@@ -56,32 +68,61 @@ fn entries(s: &mut Scanner<'_>) -> Option<Vec<PutEntry>> {
     s.eat(b'[')?;
     // Sized once from the body: an entry takes at least ~20 bytes of it, and a valid body
     // has at most 500 entries (more declines below, growing the vector as it must).
-    let mut entries = Vec::with_capacity((s.b.len() / 20).min(MAX_ENTRIES));
+    let mut entries = Vec::with_capacity((s.len / 20).min(MAX_ENTRIES));
     if s.peek()? == b']' {
-        s.at += 1;
-        return Some(entries);
+        s.bump();
+        return Some(Vec::new());
     }
     loop {
         let mut entry = Entry::default();
         s.object(|s, member| entry.member(s, member))?;
-        entries.push(entry.finish()?);
+        entries.push(entry);
         match s.peek()? {
-            b',' => s.at += 1,
+            b',' => s.bump(),
             b']' => {
-                s.at += 1;
-                return Some(entries);
+                s.bump();
+                return finish_entries(entries);
             }
             _ => return None,
         }
     }
 }
 
+/// Decodes every record's data into one buffer, allocated once at the size the encoded
+/// lengths give, and hands each record its part as a slice of it: no allocation per record,
+/// and none when the journal later takes its share of the buffer.
+fn finish_entries(entries: Vec<Entry<'_>>) -> Option<Vec<PutEntry>> {
+    let mut size = 0;
+    for entry in &entries {
+        // `Data` may not be missing: the model requires it.
+        size += decoded_len(entry.data.as_deref()?)?;
+    }
+    let mut decoded = Vec::with_capacity(size);
+    let mut ends = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        // The base64 check refuses any byte outside its alphabet, so the raw text needs no
+        // other check (control characters, UTF-8).
+        decode_base64_into(entry.data.as_deref()?, &mut decoded)?;
+        ends.push(decoded.len());
+    }
+    let decoded = Bytes::from(decoded);
+    // A loop rather than `collect` into `Option<Vec<_>>`, which cannot size the vector up
+    // front and would regrow it.
+    let mut records = Vec::with_capacity(entries.len());
+    let mut start = 0;
+    for (entry, end) in entries.into_iter().zip(ends) {
+        records.push(entry.finish(decoded.slice(start..end))?);
+        start = end;
+    }
+    Some(records)
+}
+
 /// A record's members as read; a nullable member is `Some(None)` once read as `null`.
 #[derive(Default)]
 struct Entry<'a> {
-    data: Option<&'a [u8]>,
-    partition_key: Option<Option<&'a str>>,
-    explicit_hash_key: Option<Option<&'a str>>,
+    data: Option<Cow<'a, [u8]>>,
+    partition_key: Option<Option<Cow<'a, str>>>,
+    explicit_hash_key: Option<Option<Cow<'a, str>>>,
 }
 
 impl<'a> Entry<'a> {
@@ -95,99 +136,13 @@ impl<'a> Entry<'a> {
         }
     }
 
-    fn finish(self) -> Option<PutEntry> {
+    /// The record, given its data decoded.
+    fn finish(self, data: Bytes) -> Option<PutEntry> {
         EntryParts {
-            // The base64 check refuses any byte outside its alphabet, so the raw text needs no
-            // other check (control characters, UTF-8).
-            data: Some(Bytes::from(decode_base64(self.data?)?)),
-            partition_key: self.partition_key.flatten(),
-            explicit_hash_key: self.explicit_hash_key.flatten(),
+            data: Some(data),
+            partition_key: self.partition_key.flatten().as_deref(),
+            explicit_hash_key: self.explicit_hash_key.flatten().as_deref(),
         }
         .finish()
-    }
-}
-
-struct Scanner<'a> {
-    b: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Scanner<'a> {
-    /// Skips JSON's four whitespace bytes.
-    fn ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.at) {
-            self.at += 1;
-        }
-    }
-
-    /// The next byte after whitespace, not consumed.
-    fn peek(&mut self) -> Option<u8> {
-        self.ws();
-        self.b.get(self.at).copied()
-    }
-
-    fn eat(&mut self, byte: u8) -> Option<()> {
-        (self.peek()? == byte).then(|| self.at += 1)
-    }
-
-    /// The bytes of a string without escapes, unchecked.
-    fn raw_string(&mut self) -> Option<&'a [u8]> {
-        self.eat(b'"')?;
-        let start = self.at;
-        let end = start + memchr::memchr2(b'"', b'\\', &self.b[start..])?;
-        if self.b[end] != b'"' {
-            return None;
-        }
-        self.at = end + 1;
-        Some(&self.b[start..end])
-    }
-
-    /// A string as JSON allows it: UTF-8 without control characters.
-    fn string(&mut self) -> Option<&'a str> {
-        let raw = self.raw_string()?;
-        if raw.iter().any(|&c| c < 0x20) {
-            return None;
-        }
-        std::str::from_utf8(raw).ok()
-    }
-
-    /// A string, or `null` for an absent member.
-    fn nullable_string(&mut self) -> Option<Option<&'a str>> {
-        if self.peek()? == b'n' {
-            self.b[self.at..].starts_with(b"null").then(|| {
-                self.at += 4;
-                None
-            })
-        } else {
-            self.string().map(Some)
-        }
-    }
-
-    /// An object: `member` reads each member's value, given its name.
-    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        if self.peek()? == b'}' {
-            self.at += 1;
-            return Some(());
-        }
-        loop {
-            let name = self.raw_string()?;
-            self.eat(b':')?;
-            member(self, name)?;
-            match self.peek()? {
-                b',' => self.at += 1,
-                b'}' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
-    }
-
-    /// Only whitespace may follow the body.
-    fn end(mut self) -> Option<()> {
-        self.ws();
-        (self.at == self.b.len()).then_some(())
     }
 }

@@ -12,11 +12,13 @@
 //! with `None`, and the caller runs the generic path, so every error keeps its exact text.
 //!
 //! Layout: this file holds the results and the constraint checks; `json.rs` and `cbor.rs`
-//! read each codec; `reply.rs` writes the replies.
+//! read each codec (JSON through `scanner.rs`, in the pieces the body arrived in);
+//! `reply.rs` writes the replies.
 
 mod cbor;
 mod json;
 mod reply;
+mod scanner;
 
 use std::sync::LazyLock;
 
@@ -55,10 +57,19 @@ pub struct PutRecordBody {
 
 /// Decodes a PutRecords body, or declines (`None`) so the generic path answers it.
 pub fn decode_put_records(codec: Codec, body: &Bytes) -> Option<PutRecordsBody> {
-    let body = match codec {
-        Codec::Json => json::put_records(body)?,
-        Codec::Cbor => cbor::put_records(body)?,
-    };
+    match codec {
+        Codec::Json => decode_json_put_records(std::slice::from_ref(body)),
+        Codec::Cbor => checked_records(cbor::put_records(body)?),
+    }
+}
+
+/// [`decode_put_records`] for a JSON body given as the pieces it arrived in, read where
+/// they lie.
+pub fn decode_json_put_records(pieces: &[Bytes]) -> Option<PutRecordsBody> {
+    checked_records(json::put_records(pieces)?)
+}
+
+fn checked_records(body: PutRecordsBody) -> Option<PutRecordsBody> {
     let shapes = &*SHAPES;
     let count_ok = match &MODEL.shape(shapes.records).kind {
         Kind::List { len, .. } => {
@@ -72,10 +83,18 @@ pub fn decode_put_records(codec: Codec, body: &Bytes) -> Option<PutRecordsBody> 
 
 /// Decodes a PutRecord body, or declines (`None`) so the generic path answers it.
 pub fn decode_put_record(codec: Codec, body: &Bytes) -> Option<PutRecordBody> {
-    let body = match codec {
-        Codec::Json => json::put_record(body)?,
-        Codec::Cbor => cbor::put_record(body)?,
-    };
+    match codec {
+        Codec::Json => decode_json_put_record(std::slice::from_ref(body)),
+        Codec::Cbor => checked_record(cbor::put_record(body)?),
+    }
+}
+
+/// [`decode_put_record`] for a JSON body given as the pieces it arrived in.
+pub fn decode_json_put_record(pieces: &[Bytes]) -> Option<PutRecordBody> {
+    checked_record(json::put_record(pieces)?)
+}
+
+fn checked_record(body: PutRecordBody) -> Option<PutRecordBody> {
     let ordering_ok = optional_ok(SHAPES.sequence_number, &body.sequence_number_for_ordering);
     (ordering_ok && stream_ok(&body.stream_name, &body.stream_arn)).then_some(body)
 }
@@ -157,25 +176,44 @@ impl EntryParts<'_> {
     }
 }
 
-/// Decodes a JSON blob exactly when the generic path would accept it: standard alphabet,
-/// padded to a multiple of four, and canonical (unused bits of the last character zero),
-/// as Coral's check and the `base64` crate's `STANDARD` both demand.
-fn decode_base64(b: &[u8]) -> Option<Vec<u8>> {
+/// The `=` that end a JSON blob, if it has the form the generic path accepts: padded to a
+/// multiple of four, with at most two `=`. The alphabet is checked when it is decoded.
+fn padding(b: &[u8]) -> Option<usize> {
     if !b.len().is_multiple_of(4) {
         return None;
     }
+    let padding = b.iter().rev().take_while(|c| **c == b'=').count();
+    (padding <= 2).then_some(padding)
+}
+
+/// The length a JSON blob decodes to, if it has the form [`padding`] checks.
+fn decoded_len(b: &[u8]) -> Option<usize> {
+    Some(b.len() / 4 * 3 - padding(b)?)
+}
+
+/// Decodes a JSON blob exactly when the generic path would accept it: standard alphabet,
+/// padded to a multiple of four, and canonical (unused bits of the last character zero),
+/// as Coral's check and the `base64` crate's `STANDARD` both demand. The bytes are appended
+/// to `out`, which keeps its length when the blob is refused.
+fn decode_base64_into(b: &[u8], out: &mut Vec<u8>) -> Option<()> {
     // The SIMD decoder checks the alphabet and where padding may stand; the last group's
     // spare bits are checked here rather than trusted to it.
-    let canonical = match (b.len(), b.iter().rev().take_while(|c| **c == b'=').count()) {
+    let canonical = match (b.len(), padding(b)?) {
         (0, _) | (_, 0) => true,
         (n, 1) => sextet(b[n - 2])? & 0b11 == 0,
-        (n, 2) => sextet(b[n - 3])? & 0b1111 == 0,
-        _ => false,
+        (n, _) => sextet(b[n - 3])? & 0b1111 == 0,
     };
     if !canonical {
         return None;
     }
-    base64_simd::STANDARD.decode_to_vec(b).ok()
+    base64_simd::STANDARD.decode_append(b, out).ok()
+}
+
+/// [`decode_base64_into`] a buffer of its own, allocated at the exact size.
+fn decode_base64(b: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(decoded_len(b)?);
+    decode_base64_into(b, &mut out)?;
+    Some(out)
 }
 
 fn sextet(c: u8) -> Option<u8> {

@@ -88,6 +88,61 @@ fn reads_the_usual_bodies() {
     );
 }
 
+/// A JSON body's record data is decoded into one buffer: each record's data follows the one
+/// before it in memory.
+#[test]
+fn json_record_data_shares_one_buffer() {
+    let records: Vec<Value> = ["aGk=", "AAECAw==", "", "/w=="]
+        .iter()
+        .map(|data| json!({"Data": data, "PartitionKey": "k"}))
+        .collect();
+    let body = json!({"StreamName": "s", "Records": records}).to_string();
+    let decoded = decode_put_records(Codec::Json, &Bytes::from(body)).expect("decodes");
+    let data: Vec<&Bytes> = decoded.records.iter().map(|r| &r.data).collect();
+    assert_eq!(data, [&b"hi"[..], &[0, 1, 2, 3], b"", &[0xff]]);
+    let end = |d: &Bytes| d.as_ptr() as usize + d.len();
+    assert_eq!(end(data[0]), data[1].as_ptr() as usize);
+    assert_eq!(end(data[1]), data[3].as_ptr() as usize);
+}
+
+/// A JSON body read in pieces, down to one byte a piece and with empty ones between, is
+/// read as the body in one piece: accepted the same, declined the same.
+#[test]
+fn json_in_pieces_reads_as_in_one() {
+    let in_bytes = |body: &[u8]| -> Vec<Bytes> {
+        body.iter()
+            .flat_map(|&b| [Bytes::new(), Bytes::copy_from_slice(&[b])])
+            .collect()
+    };
+    let records = json!({"StreamName": "s", "Records": [
+        {"Data": "aGk=", "PartitionKey": "ké", "ExplicitHashKey": null},
+        {"Data": "AAECAw==", "PartitionKey": "k"},
+    ]})
+    .to_string();
+    let record = r#" { "Data" : "aGk=" , "PartitionKey" : "k", "StreamARN": null } "#;
+    for body in [
+        records.as_str(),
+        record,
+        r#"{"Data": "aGk=", "PartitionKey": nul}"#,
+    ] {
+        let one = Bytes::copy_from_slice(body.as_bytes());
+        let pieces = in_bytes(body.as_bytes());
+        assert_eq!(
+            decode_json_put_records(&pieces),
+            decode_put_records(Codec::Json, &one),
+            "{body}"
+        );
+        assert_eq!(
+            decode_json_put_record(&pieces),
+            decode_put_record(Codec::Json, &one),
+            "{body}"
+        );
+    }
+    assert!(decode_json_put_records(&in_bytes(records.as_bytes())).is_some());
+    assert!(decode_json_put_record(&in_bytes(record.as_bytes())).is_some());
+    assert_eq!(decode_json_put_records(&[]), None);
+}
+
 #[test]
 fn declines_what_only_the_generic_path_may_answer() {
     let records = |codec, body: &[u8]| decode_put_records(codec, &Bytes::copy_from_slice(body));
