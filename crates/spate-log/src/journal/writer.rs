@@ -403,23 +403,42 @@ impl Writer {
         st.committed_next = st.committed_next.max(start_counter);
     }
 
-    /// Appends index entries and moves each shard's committed end past them.
+    /// Appends index entries and moves each shard's committed end past them. The shard map
+    /// is read once and each stream's newest arrival noted once per run of its shards (the
+    /// map is ordered by stream): a 500-record group can touch hundreds of shards.
     pub(crate) fn publish(
         &mut self,
         segment: u64,
         per_shard: BTreeMap<ShardKey, ShardBatch>,
     ) -> Result<(), LogError> {
-        for (shard, batch) in per_shard {
-            let Some(last) = batch.entries.last().copied() else {
+        let streams = self.segment_streams.entry(segment).or_default();
+        let mut note = |stream: u64, arrival_ms: i64| {
+            let newest = streams.entry(stream).or_insert(arrival_ms);
+            *newest = (*newest).max(arrival_ms);
+        };
+        let views = read(&self.shared.shards);
+        let mut newest: Option<(u64, i64)> = None;
+        for (shard, batch) in &per_shard {
+            let Some(last) = batch.entries.last() else {
                 continue;
             };
-            let streams = self.segment_streams.entry(segment).or_default();
-            let newest = streams.entry(shard.stream).or_insert(last.arrival_ms);
-            *newest = (*newest).max(last.arrival_ms);
-            let Some(view) = read(&self.shared.shards).get(&shard).cloned() else {
-                continue;
+            newest = match newest {
+                Some((stream, at)) if stream == shard.stream => {
+                    Some((stream, at.max(last.arrival_ms)))
+                }
+                other => {
+                    if let Some((stream, at)) = other {
+                        note(stream, at);
+                    }
+                    Some((shard.stream, last.arrival_ms))
+                }
             };
-            publish_to(&view, segment, &batch);
+            if let Some(view) = views.get(shard) {
+                publish_to(view, segment, batch);
+            }
+        }
+        if let Some((stream, at)) = newest {
+            note(stream, at);
         }
         Ok(())
     }
