@@ -350,11 +350,12 @@ impl Writer {
         Ok(())
     }
 
-    /// Whether to write zeros ahead after a group of `bytes` that grew the file. A sync
-    /// that grows a file also commits its new size and blocks, and on this machine costs
-    /// 1.5–3× one that overwrites bytes already written; the one sync that writes the zeros
-    /// pays that for the next MiB of small groups. Only when every group is synced, and
-    /// only for small groups (durable single-record puts, not 700 KB batches).
+    /// Whether to write more zeros ahead after a group of `bytes`: when fewer than
+    /// `ZERO_AHEAD_MAX_GROUP` of them are left past the records. A sync that grows a file
+    /// also commits its new size and blocks, and on this machine costs 1.5–3× one that
+    /// overwrites bytes already written; the one sync that writes the zeros pays that for
+    /// the next MiB of small groups. Only when every group is synced, and only after small
+    /// groups (durable single-record puts, not 700 KB batches).
     fn zero_ahead(&self, bytes: usize) -> bool {
         self.active.len > self.active.end.saturating_sub(ZERO_AHEAD_MAX_GROUP as u64)
             && bytes <= ZERO_AHEAD_MAX_GROUP
