@@ -241,20 +241,28 @@ async fn a_subscriber_that_stops_reading_slows_nobody_and_holds_no_memory() {
             }
         }
     };
-    // Warm up (allocator pools, buffers), then measure across 32 MiB more.
+    // Warm up (allocator pools, buffers), then measure across 96 MiB more. What the server
+    // may keep meanwhile without holding the stalled subscriber's records: the log's read
+    // windows kept for reuse (at most 24 of ~1 MiB) and allocator slack. Usually it grows by
+    // 0-4 MiB; with other tests running at once, the reader falls behind, reads wider
+    // windows, and the pool fills (17 MiB was seen across 32 MiB).
+    const MEASURED: usize = 96;
     put_batches(4).await;
     records(&mut reader, 4 * BATCH).await;
     let before = rss_kib(spate.child.id());
-    let (_, got) = tokio::join!(put_batches(32), records(&mut reader, 32 * BATCH));
+    let (_, got) = tokio::join!(
+        put_batches(MEASURED),
+        records(&mut reader, MEASURED * BATCH)
+    );
     assert!(
-        got.0.len() >= 32 * BATCH,
+        got.0.len() >= MEASURED * BATCH,
         "the other subscriber got everything"
     );
     let after = rss_kib(spate.child.id());
     let grown_mib = after.saturating_sub(before) / 1024;
     eprintln!("rss before {before} KiB, after {after} KiB");
     assert!(
-        grown_mib < 16,
-        "server memory grew by {grown_mib} MiB while 32 MiB went past a stalled subscriber"
+        grown_mib < 40,
+        "server memory grew by {grown_mib} MiB while {MEASURED} MiB went past a stalled subscriber"
     );
 }
