@@ -10,6 +10,9 @@
 #   W3_BYTES=1GiB W7_BYTES=1GiB data written for the catch-up and recovery workloads
 #   OUT=target/bench/results-DATE   where results.jsonl, bench.log and server logs go
 #   SPATE_BIN=PATH              benchmark this spate binary instead of building one
+#   SPATE_BASE_BIN=PATH         also run W1 and W2 against this spate binary (durable), as
+#                               the arm `base`, and print this binary's ratio to it: an
+#                               A/B of two builds in the same interleaved rounds
 #
 # Needs cargo, node and npm (kinesalite is installed into target/bench/kinesalite). Sends
 # traffic to 127.0.0.1 only, stops every server it started (by PID), and stops by itself.
@@ -87,11 +90,12 @@ start_server() {
   : >"$addr_file"
   SERVER_DIR=
   case $arm in
-    spate | spate-none)
-      local durability=fsync
+    spate | spate-none | spate-base)
+      local durability=fsync binary=$SPATE
       [ "$arm" = spate-none ] && durability=none
+      [ "$arm" = spate-base ] && binary=$SPATE_BASE_BIN
       SERVER_DIR=$(mktemp -d "$DATA_PARENT/spate-XXXXXX")
-      SPATE_LOG=warn "${SERVER_PIN[@]}" "$SPATE" serve --listen 127.0.0.1:0 \
+      SPATE_LOG=warn "${SERVER_PIN[@]}" "$binary" serve --listen 127.0.0.1:0 \
         --data-dir "$SERVER_DIR" --durability "$durability" >"$addr_file" 2>>"$OUT/$arm.log" &
       ;;
     kinesalite)
@@ -184,13 +188,19 @@ RATIOS=()
 
 suite_w1() {
   log "W1 (+W6): PutRecord 100 B, 4 shards, 64 connections; 1 connection for latency"
-  interleave \
-    "spate w1@spate $RUN --workload w1" \
-    "spate-none w1@spate-none $RUN --workload w1" \
-    "kinesalite w1@kinesalite $RUN --workload w1" \
-    "echo w1@echo $RUN --workload w1" \
-    "spate-none w1-1c@spate-none $RUN --workload w1-1c" \
+  local slots=(
+    "spate w1@spate $RUN --workload w1"
+    "spate-none w1@spate-none $RUN --workload w1"
+    "kinesalite w1@kinesalite $RUN --workload w1"
+    "echo w1@echo $RUN --workload w1"
+    "spate-none w1-1c@spate-none $RUN --workload w1-1c"
     "echo w1-1c@echo $RUN --workload w1-1c"
+  )
+  if [ -n "${SPATE_BASE_BIN:-}" ]; then
+    slots+=("spate-base w1@base $RUN --workload w1")
+    RATIOS+=("records_per_s w1@spate/w1@base >= 1.0 W1 durable, this binary vs SPATE_BASE_BIN (A/B)")
+  fi
+  interleave "${slots[@]}"
   RATIOS+=(
     "records_per_s w1@spate/w1@echo >= 0.80 W1 durable vs echo"
     "records_per_s w1@spate/w1@kinesalite >= 15 W1 durable vs kinesalite"
@@ -201,14 +211,20 @@ suite_w1() {
 
 suite_w2() {
   log "W2 (+CBOR, W5 load, W6): PutRecords 500 x 1 KiB, 4 shards, 8 connections"
-  interleave \
-    "spate w2@spate $RUN --workload w2" \
-    "spate w2-cbor@spate $RUN --workload w2-cbor" \
-    "spate-none w2@spate-none $RUN --workload w2" \
-    "kinesalite w2@kinesalite $RUN --workload w2" \
-    "echo w2@echo $RUN --workload w2" \
-    "spate w5-1000@spate $RUN --workload w5-1000" \
+  local slots=(
+    "spate w2@spate $RUN --workload w2"
+    "spate w2-cbor@spate $RUN --workload w2-cbor"
+    "spate-none w2@spate-none $RUN --workload w2"
+    "kinesalite w2@kinesalite $RUN --workload w2"
+    "echo w2@echo $RUN --workload w2"
+    "spate w5-1000@spate $RUN --workload w5-1000"
     "spate w5-100x10@spate $RUN --workload w5-100x10"
+  )
+  if [ -n "${SPATE_BASE_BIN:-}" ]; then
+    slots+=("spate-base w2@base $RUN --workload w2")
+    RATIOS+=("records_per_s w2@spate/w2@base >= 1.0 W2 durable, this binary vs SPATE_BASE_BIN (A/B)")
+  fi
+  interleave "${slots[@]}"
   RATIOS+=(
     "records_per_s w2@spate/w2@echo >= 0.50 W2 durable vs echo (same body)"
     "records_per_s w2@spate/w2@kinesalite >= 50 W2 durable vs kinesalite"
