@@ -50,6 +50,7 @@ pub use error::LogError;
 pub use log::Log;
 pub use stats::{GROUP_RECORDS_BOUNDS, LogStats, SYNC_SECONDS_BOUNDS};
 pub use types::{
-    Appended, Durability, KEY_ID_LEN, LogConfig, NONCE_LEN, NewRecord, ReadBatch, SEAL_TAG_LEN,
-    SealedPayload, Sealer, ShardKey, ShardState, StoredRecord, split_sealed_plaintext,
+    Appended, Durability, KEY_ID_LEN, KeyHasher, LogConfig, NONCE_LEN, NewRecord, ReadBatch,
+    SEAL_TAG_LEN, SealedPayload, Sealer, ShardKey, ShardState, StoredRecord,
+    split_sealed_plaintext,
 };

@@ -10,11 +10,12 @@ use bytes::Bytes;
 /// A map keyed by shard, hashed cheaply (see [`KeyHasher`]).
 pub(crate) type ShardMap<V> = HashMap<ShardKey, V, BuildHasherDefault<KeyHasher>>;
 
-/// Hashes shard keys with a multiply per word (as rustc's FxHash does), where the default
-/// SipHash took ~180 instructions per lookup, two lookups per record appended. The keys are
-/// numbers the server assigns, never a client's choice, so there is no flooding to resist.
+/// Hashes shard keys (and other numbers the server assigns, such as shard indexes) with a
+/// multiply per word (as rustc's FxHash does), where the default SipHash took ~180
+/// instructions per lookup, two lookups per record appended. The keys are never a client's
+/// choice, so there is no flooding to resist.
 #[derive(Default, Clone, Copy)]
-pub(crate) struct KeyHasher(u64);
+pub struct KeyHasher(u64);
 
 impl Hasher for KeyHasher {
     fn write(&mut self, bytes: &[u8]) {

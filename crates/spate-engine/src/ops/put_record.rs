@@ -2,12 +2,12 @@
 //! once the record log says it is durable.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use spate_log::{LogError, NewRecord, ShardKey};
+use spate_log::{KeyHasher, LogError, NewRecord, ShardKey};
 use spate_meta::StreamMode;
 use spate_types::{SequenceNumber, parse_hash_key, partition_key_hash, shard_id};
 
@@ -137,7 +137,7 @@ struct ShardTotal {
 /// record then cost 8% of W5's server time.
 struct ByShard<T> {
     entries: Vec<(u32, T)>,
-    index: HashMap<u32, usize, BuildHasherDefault<IndexHasher>>,
+    index: HashMap<u32, usize, BuildHasherDefault<KeyHasher>>,
 }
 
 /// Entries found by a scan; beyond this many, through the index.
@@ -174,27 +174,6 @@ impl<T> ByShard<T> {
             at
         });
         &mut self.entries[at].1
-    }
-}
-
-/// Shard indexes hashed with one multiply (as rustc's FxHash does): SipHash's resistance to
-/// chosen keys buys nothing for indexes the stream assigned itself.
-#[derive(Default)]
-struct IndexHasher(u64);
-
-impl Hasher for IndexHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u32(u32::from(b));
-        }
-    }
-
-    fn write_u32(&mut self, i: u32) {
-        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 
