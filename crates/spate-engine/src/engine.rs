@@ -31,19 +31,6 @@ pub struct RequestContext {
     pub action: &'static str,
 }
 
-impl RequestContext {
-    /// A request by `account`'s root, unverified (as with `--auth none`).
-    pub fn unverified(account: &str, region: &str, action: &'static str) -> RequestContext {
-        RequestContext {
-            account: account.to_owned(),
-            region: region.to_owned(),
-            principal: Arc::new(Principal::root(account)),
-            verified: false,
-            action,
-        }
-    }
-}
-
 /// A Kinesis service over a metadata store and a record log. Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {

@@ -48,6 +48,19 @@ pub fn is_region_name(text: &str) -> bool {
         && number.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// `account`'s root principal, built once per thread rather than per request: without
+/// signatures every request acts as it, and building one takes a `format!` and three
+/// allocations.
+fn root_of(account: &str) -> Arc<Principal> {
+    thread_local! {
+        static ROOT: std::cell::RefCell<Option<Arc<Principal>>> = const { std::cell::RefCell::new(None) };
+    }
+    ROOT.with_borrow_mut(|root| match root {
+        Some(principal) if principal.account == account => principal.clone(),
+        _ => root.insert(Arc::new(Principal::root(account))).clone(),
+    })
+}
+
 fn auth_error(error: AuthError) -> ApiError {
     let kind = match error {
         AuthError::MissingToken => ErrorKind::MissingAuthenticationToken,
@@ -89,11 +102,13 @@ impl Authenticator {
                     .and_then(|v| v.to_str().ok())
                     .and_then(AuthorizationHeader::region_of);
                 let region = scope_region.map_or_else(|| config.region.clone(), region_or_default);
-                Ok(RequestContext::unverified(
-                    &config.account_id,
-                    &region,
+                Ok(RequestContext {
+                    account: config.account_id.clone(),
+                    region,
+                    principal: root_of(&config.account_id),
+                    verified: false,
                     action,
-                ))
+                })
             }
             Authenticator::SigV4 {
                 verifier,
