@@ -13,8 +13,8 @@ use crate::journal::windows::WindowPool;
 use crate::types::{SealedPayload, ShardKey, StoredRecord};
 
 /// A window read when nothing says more of it is wanted: most frames fit, so one read
-/// usually holds the whole frame.
-const FIRST_READ: usize = 4096;
+/// usually holds the whole frame. Windows this small are pooled too.
+const FIRST_READ: usize = crate::journal::windows::SMALL;
 /// The most one positioned read fetches for a run of adjacent frames. A window is shared by
 /// the records sliced from it, so this also bounds what one small record can keep alive.
 const WINDOW_MAX: u64 = 1 << 20;
@@ -138,9 +138,12 @@ impl<'f> RecordReader<'f> {
             )
             .into());
         }
-        buf.truncate(n);
-        self.window = buf.freeze();
-        self.windows.keep(&self.window, capacity);
+        // The pool keeps the whole buffer, not just what was read: taken again, it then
+        // needs no zeroing up to this length, where a short read at the tip would leave most
+        // of it to be zeroed again.
+        let whole = buf.freeze();
+        self.windows.keep(&whole, capacity);
+        self.window = whole.slice(..n);
         self.start = offset;
         Ok(())
     }

@@ -18,30 +18,40 @@ use crate::sync::lock;
 /// that allocate, as before; what the pool costs is up to this many idle windows, ~24 MiB at
 /// most, after a burst of large reads.
 const KEPT: usize = 24;
-/// Smaller windows are not kept: allocating them is cheap, and they would crowd out the
-/// large ones.
+/// Windows between `SMALL` and this are not kept: they are seldom read, and would crowd out
+/// the large ones.
 const KEPT_MIN: usize = 64 * 1024;
 /// Kept windows' capacities are multiples of this, so that a window serves later reads of
 /// about the same length, which seldom ask for exactly the same number of bytes.
 const GRAIN: usize = 128 * 1024;
+/// Reads of at most this many bytes (a reader's first guess at one frame, as every read of
+/// a subscriber near the tip is) take a window of exactly this capacity from a pool of their
+/// own. A fresh one is allocated zeroed, which cost more than the read of it: measured at
+/// 10,000 events/s, the allocator's zeroing was the server's largest user-space cost.
+pub(crate) const SMALL: usize = 4096;
+/// Small windows kept at most: 256 KiB.
+const SMALL_KEPT: usize = 64;
 
 /// Windows handed out recently, some of them perhaps no longer used by anyone, with their
-/// capacities. Holds up to `KEPT` windows of at most about 1 MiB each while no reader needs
-/// them.
+/// capacities. Holds up to `KEPT` windows of at most about 1 MiB each, and `SMALL_KEPT` of
+/// `SMALL` bytes, while no reader needs them.
 #[derive(Default)]
 pub(crate) struct WindowPool {
     windows: Mutex<Vec<(Bytes, usize)>>,
+    small: Mutex<Vec<(Bytes, usize)>>,
 }
 
 impl WindowPool {
     /// A buffer of `len` bytes to read into. Its contents are whatever was read into it last
     /// (or zeros): the caller overwrites what it uses.
     pub(crate) fn take(&self, len: usize) -> BytesMut {
-        if len < KEPT_MIN {
-            return BytesMut::zeroed(len);
-        }
+        let (kept, capacity) = match len {
+            ..=SMALL => (&self.small, SMALL),
+            KEPT_MIN.. => (&self.windows, len.next_multiple_of(GRAIN)),
+            _ => return BytesMut::zeroed(len),
+        };
         let free = {
-            let mut windows = lock(&self.windows);
+            let mut windows = lock(kept);
             windows
                 .iter()
                 .position(|(window, capacity)| *capacity >= len && window.is_unique())
@@ -53,7 +63,7 @@ impl WindowPool {
             buf.resize(len, 0);
             return buf;
         }
-        let mut buf = BytesMut::with_capacity(len.next_multiple_of(GRAIN));
+        let mut buf = BytesMut::with_capacity(capacity);
         buf.resize(len, 0);
         buf
     }
@@ -62,11 +72,13 @@ impl WindowPool {
     /// reuse once every other reference to it is gone. The oldest kept window is let go when
     /// the pool is full.
     pub(crate) fn keep(&self, window: &Bytes, capacity: usize) {
-        if capacity < KEPT_MIN {
-            return;
-        }
-        let mut windows = lock(&self.windows);
-        if windows.len() >= KEPT {
+        let (kept, most) = match capacity {
+            SMALL => (&self.small, SMALL_KEPT),
+            KEPT_MIN.. => (&self.windows, KEPT),
+            _ => return,
+        };
+        let mut windows = lock(kept);
+        if windows.len() >= most {
             windows.remove(0);
         }
         windows.push((window.clone(), capacity));
@@ -101,10 +113,35 @@ mod tests {
     }
 
     #[test]
-    fn small_windows_are_not_kept_and_the_pool_is_bounded() {
+    fn small_windows_come_back_too() {
         let pool = WindowPool::default();
-        pool.keep(&Bytes::from(vec![1; 100]), 100);
-        assert!(lock(&pool.windows).is_empty());
+        let mut buf = pool.take(100);
+        let capacity = buf.capacity();
+        assert_eq!((buf.len(), capacity), (100, SMALL));
+        buf.fill(7);
+        let window = buf.freeze();
+        pool.keep(&window, capacity);
+        let record = window.slice(10..20);
+        drop(window);
+        assert!(
+            pool.take(SMALL).iter().all(|&b| b == 0),
+            "a record holds it"
+        );
+        drop(record);
+        let reused = pool.take(200);
+        assert_eq!(reused.len(), 200);
+        assert!(reused[..100].iter().all(|&b| b == 7) && reused[100..].iter().all(|&b| b == 0));
+        for _ in 0..SMALL_KEPT + 5 {
+            pool.keep(&Bytes::from(vec![1; SMALL]), SMALL);
+        }
+        assert_eq!(lock(&pool.small).len(), SMALL_KEPT);
+    }
+
+    #[test]
+    fn mid_sized_windows_are_not_kept_and_the_pool_is_bounded() {
+        let pool = WindowPool::default();
+        pool.keep(&Bytes::from(vec![1; SMALL + 1]), SMALL + 1);
+        assert!(lock(&pool.windows).is_empty() && lock(&pool.small).is_empty());
         for _ in 0..KEPT + 5 {
             pool.keep(&Bytes::from(vec![1; KEPT_MIN]), KEPT_MIN);
         }
