@@ -276,7 +276,7 @@ async fn handle(frontend: &Frontend, request: Request<Incoming>, request_id: Str
     let ctx = match auth.context(&head, &body, engine.config(), operation.name()) {
         Ok(ctx) => ctx,
         Err(error) => {
-            metrics.request(operation.name(), Some(error.kind.aws_type()));
+            metrics.request(operation, Some(error.kind.aws_type()));
             return response::api_error(&request_id, codec, &error);
         }
     };
@@ -287,7 +287,7 @@ async fn handle(frontend: &Frontend, request: Request<Incoming>, request_id: Str
         None => match spate_wire::decode_request(operation, codec, body.whole()) {
             Ok(input) => input,
             Err(error) => {
-                metrics.request(operation.name(), Some(error.aws_type()));
+                metrics.request(operation, Some(error.aws_type()));
                 return response::wire_error(&request_id, codec, &error);
             }
         },
@@ -307,7 +307,7 @@ async fn handle(frontend: &Frontend, request: Request<Incoming>, request_id: Str
         Ok(()) if operation == Operation::SubscribeToShard => {
             let reply = subscribe::reply(engine, &ctx, input, codec, &request_id).await;
             let failed = (!reply.status().is_success()).then_some("SubscribeToShardError");
-            metrics.request(operation.name(), failed);
+            metrics.request(operation, failed);
             return reply;
         }
         Ok(()) => match fast {
@@ -317,7 +317,7 @@ async fn handle(frontend: &Frontend, request: Request<Incoming>, request_id: Str
         Err(error) => Err(error),
     };
     let error = result.as_ref().err().map(|error| error.kind.aws_type());
-    metrics.request(operation.name(), error);
+    metrics.request(operation, error);
     // The request id comes from the enclosing span.
     tracing::debug!(
         operation = operation.name(),

@@ -5,22 +5,38 @@
 //! Only these three paths, and only with GET: any other non-POST request still gets AWS's
 //! 403, as clients expect of a Kinesis endpoint.
 
+use std::sync::{Arc, OnceLock};
+
 use http::{HeaderValue, Method, Response, StatusCode, header};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use spate_engine::Engine;
+use spate_wire::Operation;
 
 use crate::response::{Reply, full};
 
 /// The series the front end keeps; registered in the engine's registry.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ServerMetrics {
     /// Connections open now, on either listener.
     open_connections: Gauge,
     /// Requests that named an operation, by operation and AWS error type (`""`: succeeded).
     requests: Family<RequestLabels, Counter>,
+    /// Each operation's series of successes in `requests`, found once: looking a series up
+    /// hashes its labels under a lock, on every request.
+    succeeded: Arc<[OnceLock<Counter>]>,
+}
+
+impl Default for ServerMetrics {
+    fn default() -> ServerMetrics {
+        ServerMetrics {
+            open_connections: Gauge::default(),
+            requests: Family::default(),
+            succeeded: Operation::ALL.iter().map(|_| OnceLock::new()).collect(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -47,12 +63,17 @@ impl ServerMetrics {
     }
 
     /// Counts one request; `error` is the AWS error type it was answered with, if any.
-    pub fn request(&self, operation: &'static str, error: Option<&'static str>) {
-        let labels = RequestLabels {
-            operation,
-            error: error.unwrap_or(""),
+    pub fn request(&self, operation: Operation, error: Option<&'static str>) {
+        let labels = |error| RequestLabels {
+            operation: operation.name(),
+            error,
         };
-        self.requests.get_or_create(&labels).inc();
+        match error {
+            Some(error) => self.requests.get_or_create(&labels(error)).inc(),
+            None => self.succeeded[operation.index()]
+                .get_or_init(|| self.requests.get_or_create(&labels("")).clone())
+                .inc(),
+        };
     }
 
     /// Counts a connection as open until the guard drops.

@@ -64,7 +64,7 @@ impl Operation {
     }
 
     /// Position in [`Operation::ALL`]; indexes per-operation tables.
-    pub(crate) fn index(self) -> usize {
+    pub fn index(self) -> usize {
         self as usize
     }
 }
