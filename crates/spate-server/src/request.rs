@@ -175,16 +175,31 @@ where
 /// chunked body of 1-byte chunks would otherwise cost 32 bytes of bookkeeping per byte.
 const SMALL_FRAME: usize = 4096;
 
-/// A body's frames as kept: large ones as they came, runs of small ones joined.
+/// A body's frames as kept: large ones as they came, runs of small ones joined. A small
+/// frame on its own, as most small bodies come, is kept as it came too: copying it would
+/// cost an allocation and a copy per request.
 #[derive(Default)]
 struct KeptFrames {
     kept: Vec<Bytes>,
+    /// The run of small frames being joined.
     small: BytesMut,
+    /// A small frame no other has joined yet; only while `small` is empty.
+    lone: Option<Bytes>,
 }
 
 impl KeptFrames {
     fn push(&mut self, data: Bytes) {
+        if data.is_empty() {
+            return;
+        }
         if data.len() < SMALL_FRAME {
+            if self.small.is_empty() && self.lone.is_none() {
+                self.lone = Some(data);
+                return;
+            }
+            if let Some(lone) = self.lone.take() {
+                self.small.extend_from_slice(&lone);
+            }
             self.small.extend_from_slice(&data);
             if self.small.len() < SMALL_FRAME {
                 return;
@@ -197,6 +212,9 @@ impl KeptFrames {
     }
 
     fn flush(&mut self) {
+        if let Some(lone) = self.lone.take() {
+            self.kept.push(lone);
+        }
         if !self.small.is_empty() {
             self.kept.push(self.small.split().freeze());
         }
@@ -281,6 +299,17 @@ mod tests {
         assert_eq!(body.frames()[0].as_ptr(), first.as_ptr());
         assert_eq!(body.frames()[1].as_ptr(), second.as_ptr());
         assert_eq!(body.whole().len(), 11_000);
+    }
+
+    #[tokio::test]
+    async fn keeps_a_lone_small_frame_as_it_came() {
+        let only = Bytes::from(vec![b'a'; 200]);
+        let parts = VecDeque::from([Bytes::new(), only.clone(), Bytes::new()]);
+        let body = read_body(&HeaderMap::new(), Frames(parts), Codec::Json, "r")
+            .await
+            .unwrap_or_else(|_| panic!("read"));
+        assert_eq!(body.frames().len(), 1);
+        assert_eq!(body.frames()[0].as_ptr(), only.as_ptr());
     }
 
     #[tokio::test]
