@@ -2,7 +2,6 @@
 
 use std::convert::Infallible;
 
-use base64::Engine as _;
 use http::{HeaderName, HeaderValue, Response, StatusCode, header};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
@@ -56,10 +55,11 @@ fn with_common_headers(mut reply: Reply, request_id: &str, content_type: &'stati
     for part in raw.chunks_exact_mut(16) {
         part.copy_from_slice(uuid::Uuid::new_v4().as_bytes());
     }
+    // SIMD base64, as for record data: the general-purpose engine took ~500 instructions
+    // here, on every reply.
     let mut text = [0u8; 64];
-    if let Ok(len) = base64::engine::general_purpose::STANDARD.encode_slice(raw, &mut text)
-        && let Ok(id2) = HeaderValue::from_bytes(&text[..len])
-    {
+    let text = base64_simd::STANDARD.encode(&raw, base64_simd::Out::from_slice(&mut text));
+    if let Ok(id2) = HeaderValue::from_bytes(text) {
         headers.insert(ID_2, id2);
     }
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -145,4 +145,30 @@ pub fn legacy_envelope(request_id: &str, body: &[u8]) -> Reply {
         "application/json",
         envelope.to_string(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+
+    use super::*;
+
+    #[test]
+    fn replies_carry_the_request_id_and_a_random_id_2() {
+        let ids: Vec<String> = (0..2)
+            .map(|_| {
+                let reply = success("req-1", Codec::Json, Pieces::new(Vec::new()));
+                let headers = reply.headers();
+                assert_eq!(headers[REQUEST_ID], "req-1");
+                assert_eq!(headers[header::CONTENT_TYPE], Codec::Json.content_type());
+                let id2 = headers[ID_2].to_str().expect("ASCII").to_owned();
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(&id2)
+                    .expect("base64");
+                assert_eq!(raw.len(), 48);
+                id2
+            })
+            .collect();
+        assert_ne!(ids[0], ids[1]);
+    }
 }
