@@ -11,7 +11,7 @@ use spate_types::StreamArn;
 use crate::clock::Clock;
 use crate::config::EngineConfig;
 use crate::error::{ApiError, ApiResult, ErrorKind};
-use crate::registry::{Registry, Stream, StreamKey};
+use crate::registry::{Registry, Stream, StreamKey, StreamKeyRef};
 use crate::tokens::TokenKey;
 
 /// Who a request acts for: the namespace its stream names live in, and what authorization
@@ -249,6 +249,18 @@ impl Engine {
         name: Option<&str>,
         arn: Option<&str>,
     ) -> ApiResult<Arc<Stream>> {
+        // The usual case, a stream named in the caller's own namespace, needs no key built.
+        if let (Some(name), None) = (name, arn) {
+            let parts = StreamKeyRef {
+                account: &ctx.account,
+                region: &ctx.region,
+                name,
+            };
+            if let Some(stream) = self.registry().find(&parts) {
+                self.authorize_stream(ctx, &stream.key, Some(&stream))?;
+                return Ok(stream);
+            }
+        }
         let key = Engine::stream_key(ctx, name, arn)?;
         let stream = self.registry().get(&key);
         self.authorize_stream(ctx, &key, stream.as_deref())?;

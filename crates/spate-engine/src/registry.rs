@@ -25,6 +25,21 @@ impl StreamKey {
     }
 }
 
+/// A [`StreamKey`] borrowed in parts, to look a stream up without building one: hashes as
+/// the key does (field by field, each as a `str`) and compares equal to it.
+#[derive(Hash)]
+pub struct StreamKeyRef<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+    pub name: &'a str,
+}
+
+impl hashbrown::Equivalent<StreamKey> for StreamKeyRef<'_> {
+    fn equivalent(&self, key: &StreamKey) -> bool {
+        self.name == key.name && self.account == key.account && self.region == key.region
+    }
+}
+
 /// One open shard's place in the key space, for routing writes.
 #[derive(Clone, Copy, Debug)]
 pub struct Route {
@@ -156,7 +171,9 @@ impl Stream {
 
 #[derive(Default)]
 pub struct Registry {
-    by_key: HashMap<StreamKey, Arc<Stream>>,
+    /// Looked up on every data-plane request: found by borrowed parts ([`StreamKeyRef`]),
+    /// without the three strings of a key, and hashed with foldhash rather than SipHash.
+    by_key: hashbrown::HashMap<StreamKey, Arc<Stream>>,
     by_uid: HashMap<u64, Arc<Stream>>,
 }
 
@@ -178,6 +195,11 @@ impl Registry {
         self.by_key.get(key).cloned()
     }
 
+    /// [`Registry::get`] by the key's parts.
+    pub fn find(&self, key: &StreamKeyRef<'_>) -> Option<Arc<Stream>> {
+        self.by_key.get(key).cloned()
+    }
+
     pub fn get_uid(&self, uid: u64) -> Option<Arc<Stream>> {
         self.by_uid.get(&uid).cloned()
     }
@@ -196,5 +218,36 @@ impl Registry {
             .iter()
             .filter(move |(k, _)| k.account == account && k.region == region)
             .map(|(_, s)| s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::BuildHasher;
+
+    use hashbrown::Equivalent;
+
+    use super::*;
+
+    proptest::proptest! {
+        /// A key and its borrowed parts hash alike and compare equal; keys that differ in
+        /// any part do not compare equal (so a lookup never finds another's stream).
+        #[test]
+        fn borrowed_parts_stand_for_the_key(
+            parts in proptest::collection::vec("[ab]{0,3}", 6),
+        ) {
+            let key = StreamKey {
+                account: parts[0].clone(),
+                region: parts[1].clone(),
+                name: parts[2].clone(),
+            };
+            let same = StreamKeyRef { account: &parts[0], region: &parts[1], name: &parts[2] };
+            let hasher = hashbrown::DefaultHashBuilder::default();
+            proptest::prop_assert_eq!(hasher.hash_one(&key), hasher.hash_one(&same));
+            proptest::prop_assert!(same.equivalent(&key));
+            let other = StreamKeyRef { account: &parts[3], region: &parts[4], name: &parts[5] };
+            let differs = (&parts[3], &parts[4], &parts[5]) != (&parts[0], &parts[1], &parts[2]);
+            proptest::prop_assert_eq!(other.equivalent(&key), !differs);
+        }
     }
 }
