@@ -64,7 +64,8 @@ pub fn sequence_number(
     sequence_fields(shard_created_ms, shard_index, counter, arrival_ms).to_decimal()
 }
 
-fn sequence_fields(
+/// The fields of [`sequence_number`], for a reply writer to format.
+pub fn sequence_fields(
     shard_created_ms: i64,
     shard_index: u32,
     counter: u64,

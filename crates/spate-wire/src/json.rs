@@ -93,14 +93,43 @@ pub(crate) fn write(id: Option<ShapeId>, value: &Value, out: &mut String) {
     }
 }
 
+/// Where JSON text is written: a `String`, or the bytes of a body that never needs to be one
+/// (a record reply, which can then copy in ASCII it holds as bytes, such as sequence digits,
+/// without checking them as UTF-8).
+pub(crate) trait JsonOut {
+    fn push_str(&mut self, s: &str);
+    /// Only for ASCII `b`: a `String` would take a larger byte as a Latin-1 character.
+    fn push_ascii(&mut self, b: u8);
+}
+
+impl JsonOut for String {
+    fn push_str(&mut self, s: &str) {
+        String::push_str(self, s);
+    }
+
+    fn push_ascii(&mut self, b: u8) {
+        self.push(char::from(b));
+    }
+}
+
+impl JsonOut for Vec<u8> {
+    fn push_str(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
+    }
+
+    fn push_ascii(&mut self, b: u8) {
+        self.push(b);
+    }
+}
+
 /// Writes `s` as a JSON string: `"`, `\\`, `\n`, `\r` and `\t` as two-character escapes, other
 /// control characters as `\u00xx`. Runs of plain text are copied whole: record replies write
 /// many strings, and most need no escape at all.
-pub(crate) fn write_string(s: &str, out: &mut String) {
-    out.push('"');
+pub(crate) fn write_string(s: &str, out: &mut impl JsonOut) {
+    out.push_ascii(b'"');
     if is_plain(s) {
         out.push_str(s);
-        out.push('"');
+        out.push_ascii(b'"');
         return;
     }
     let mut start = 0;
@@ -119,14 +148,14 @@ pub(crate) fn write_string(s: &str, out: &mut String) {
             _ => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.push_str("\\u00");
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 0xf)]));
+                out.push_ascii(HEX[usize::from(b >> 4)]);
+                out.push_ascii(HEX[usize::from(b & 0xf)]);
             }
         }
         start = i + 1;
     }
     out.push_str(&s[start..]);
-    out.push('"');
+    out.push_ascii(b'"');
 }
 
 fn needs_escape(b: u8) -> bool {
@@ -185,13 +214,26 @@ pub(crate) fn millis_to_seconds_text(ms: i64) -> String {
 }
 
 /// Appends [`millis_to_seconds_text`] of `ms` to `out` without a string of its own.
-pub(crate) fn write_seconds_text(ms: i64, out: &mut String) {
+pub(crate) fn write_seconds_text(ms: i64, out: &mut impl JsonOut) {
     if ms < 0 {
-        out.push('-');
+        out.push_ascii(b'-');
     }
     let abs = ms.unsigned_abs();
-    let (secs, frac) = (abs / 1000, abs % 1000);
-    let _ = write!(out, "{secs}");
+    let (mut secs, frac) = (abs / 1000, abs % 1000);
+    // Digits from the right, without the formatting machinery: one per record of a reply.
+    let mut text = [0; 20];
+    let mut at = text.len();
+    loop {
+        at -= 1;
+        text[at] = b'0' + (secs % 10) as u8;
+        secs /= 10;
+        if secs == 0 {
+            break;
+        }
+    }
+    for &digit in &text[at..] {
+        out.push_ascii(digit);
+    }
     if frac == 0 {
         return;
     }
@@ -203,9 +245,9 @@ pub(crate) fn write_seconds_text(ms: i64, out: &mut String) {
     } else {
         1
     };
-    out.push('.');
+    out.push_ascii(b'.');
     for d in &digits[..kept] {
-        out.push(char::from(b'0' + *d as u8));
+        out.push_ascii(b'0' + *d as u8);
     }
 }
 
@@ -244,6 +286,21 @@ mod tests {
         )) {
             let s = String::from_utf8_lossy(&bytes);
             proptest::prop_assert_eq!(is_plain(&s), !s.bytes().any(needs_escape));
+        }
+
+        /// Against `Display` of the whole seconds and the fraction's digits, into either output.
+        #[test]
+        fn seconds_text_is_display_of_its_parts(ms in proptest::num::i64::ANY) {
+            let (secs, frac) = (ms.unsigned_abs() / 1000, ms.unsigned_abs() % 1000);
+            let sign = if ms < 0 { "-" } else { "" };
+            let expected = match frac {
+                0 => format!("{sign}{secs}"),
+                _ => format!("{sign}{secs}.{}", format!("{frac:03}").trim_end_matches('0')),
+            };
+            let mut bytes = Vec::new();
+            write_seconds_text(ms, &mut bytes);
+            proptest::prop_assert_eq!(&millis_to_seconds_text(ms), &expected);
+            proptest::prop_assert_eq!(bytes, expected.into_bytes());
         }
     }
 
