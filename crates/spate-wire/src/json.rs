@@ -98,27 +98,31 @@ pub(crate) fn write(id: Option<ShapeId>, value: &Value, out: &mut String) {
 /// without checking them as UTF-8).
 pub(crate) trait JsonOut {
     fn push_str(&mut self, s: &str);
-    /// Only for ASCII `b`: a `String` would take a larger byte as a Latin-1 character.
-    fn push_ascii(&mut self, b: u8);
+    /// Only for ASCII `bytes`: a `String` would take a larger byte as a Latin-1 character.
+    fn push_ascii(&mut self, bytes: &[u8]);
 }
 
 impl JsonOut for String {
+    #[inline]
     fn push_str(&mut self, s: &str) {
         String::push_str(self, s);
     }
 
-    fn push_ascii(&mut self, b: u8) {
-        self.push(char::from(b));
+    #[inline]
+    fn push_ascii(&mut self, bytes: &[u8]) {
+        self.extend(bytes.iter().map(|&b| char::from(b)));
     }
 }
 
 impl JsonOut for Vec<u8> {
+    #[inline]
     fn push_str(&mut self, s: &str) {
         self.extend_from_slice(s.as_bytes());
     }
 
-    fn push_ascii(&mut self, b: u8) {
-        self.push(b);
+    #[inline]
+    fn push_ascii(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
     }
 }
 
@@ -126,10 +130,10 @@ impl JsonOut for Vec<u8> {
 /// control characters as `\u00xx`. Runs of plain text are copied whole: record replies write
 /// many strings, and most need no escape at all.
 pub(crate) fn write_string(s: &str, out: &mut impl JsonOut) {
-    out.push_ascii(b'"');
+    out.push_ascii(b"\"");
     if is_plain(s) {
         out.push_str(s);
-        out.push_ascii(b'"');
+        out.push_ascii(b"\"");
         return;
     }
     let mut start = 0;
@@ -148,14 +152,13 @@ pub(crate) fn write_string(s: &str, out: &mut impl JsonOut) {
             _ => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.push_str("\\u00");
-                out.push_ascii(HEX[usize::from(b >> 4)]);
-                out.push_ascii(HEX[usize::from(b & 0xf)]);
+                out.push_ascii(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
             }
         }
         start = i + 1;
     }
     out.push_str(&s[start..]);
-    out.push_ascii(b'"');
+    out.push_ascii(b"\"");
 }
 
 fn needs_escape(b: u8) -> bool {
@@ -215,40 +218,42 @@ pub(crate) fn millis_to_seconds_text(ms: i64) -> String {
 
 /// Appends [`millis_to_seconds_text`] of `ms` to `out` without a string of its own.
 pub(crate) fn write_seconds_text(ms: i64, out: &mut impl JsonOut) {
-    if ms < 0 {
-        out.push_ascii(b'-');
-    }
+    // Built on the stack and copied in at once, without the formatting machinery: one per
+    // record of a reply. The whole seconds end at `POINT`, the fraction follows.
+    const POINT: usize = SECONDS_TEXT_MAX - 4;
+    let mut text = [0; SECONDS_TEXT_MAX];
     let abs = ms.unsigned_abs();
     let (mut secs, frac) = (abs / 1000, abs % 1000);
-    // Digits from the right, without the formatting machinery: one per record of a reply.
-    let mut text = [0; 20];
-    let mut at = text.len();
+    let mut start = POINT;
     loop {
-        at -= 1;
-        text[at] = b'0' + (secs % 10) as u8;
+        start -= 1;
+        text[start] = b'0' + (secs % 10) as u8;
         secs /= 10;
         if secs == 0 {
             break;
         }
     }
-    for &digit in &text[at..] {
-        out.push_ascii(digit);
+    if ms < 0 {
+        start -= 1;
+        text[start] = b'-';
     }
-    if frac == 0 {
-        return;
+    let mut end = POINT;
+    if frac != 0 {
+        let digits = [frac / 100, frac / 10 % 10, frac % 10];
+        let kept = if digits[2] != 0 {
+            3
+        } else if digits[1] != 0 {
+            2
+        } else {
+            1
+        };
+        text[POINT] = b'.';
+        for (slot, d) in text[POINT + 1..].iter_mut().zip(&digits[..kept]) {
+            *slot = b'0' + *d as u8;
+        }
+        end = POINT + 1 + kept;
     }
-    let digits = [frac / 100, frac / 10 % 10, frac % 10];
-    let kept = if digits[2] != 0 {
-        3
-    } else if digits[1] != 0 {
-        2
-    } else {
-        1
-    };
-    out.push_ascii(b'.');
-    for d in &digits[..kept] {
-        out.push_ascii(b'0' + *d as u8);
-    }
+    out.push_ascii(&text[start..end]);
 }
 
 /// Bytes [`write_seconds_text`] writes at most: sign, 19 digits, point, three digits.
