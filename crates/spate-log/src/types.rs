@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
+use bytes_utils::Str;
 
 /// A map keyed by shard, hashed cheaply (see [`KeyHasher`]).
 pub(crate) type ShardMap<V> = HashMap<ShardKey, V, BuildHasherDefault<KeyHasher>>;
@@ -140,12 +141,13 @@ pub struct SealedPayload {
 }
 
 /// Splits an opened sealed plaintext into partition key and data; `None` if it is not one.
-pub fn split_sealed_plaintext(plaintext: Bytes) -> Option<(String, Bytes)> {
+pub fn split_sealed_plaintext(plaintext: Bytes) -> Option<(Str, Bytes)> {
     let len_bytes: [u8; 2] = plaintext.get(..2)?.try_into().ok()?;
     let key_end = 2 + usize::from(u16::from_le_bytes(len_bytes));
-    let key = std::str::from_utf8(plaintext.get(2..key_end)?)
-        .ok()?
-        .to_owned();
+    if plaintext.len() < key_end {
+        return None;
+    }
+    let key = Str::from_inner(plaintext.slice(2..key_end)).ok()?;
     Some((key, plaintext.slice(key_end..)))
 }
 
@@ -154,8 +156,9 @@ pub fn split_sealed_plaintext(plaintext: Bytes) -> Option<(String, Bytes)> {
 pub struct StoredRecord {
     pub counter: u64,
     pub arrival_ms: i64,
-    /// Empty while the record is sealed and not yet opened.
-    pub partition_key: String,
+    /// Empty while the record is sealed and not yet opened. Shares the buffer the record was
+    /// read into (or opened into), like `data`: no string of its own per record.
+    pub partition_key: Str,
     /// Empty while the record is sealed and not yet opened.
     pub data: Bytes,
     /// Set when the record was stored sealed: which key sealed it, and (until the reader

@@ -3,7 +3,8 @@
 
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
+use bytes_utils::Str;
+use serde::{Deserialize, Serialize, Serializer};
 use spate_log::ShardKey;
 use spate_types::limits::{MAX_GET_RECORDS_BYTES, MAX_GET_RECORDS_LIMIT};
 use spate_types::sequence::SequenceNumber;
@@ -45,9 +46,15 @@ pub struct Record {
     pub sequence_number: SequenceNumber,
     pub approximate_arrival_timestamp: Timestamp,
     pub data: Blob,
-    pub partition_key: String,
+    /// Shares the buffer the record was read into.
+    #[serde(serialize_with = "serialize_str")]
+    pub partition_key: Str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encryption_type: Option<String>,
+}
+
+fn serialize_str<S: Serializer>(text: &Str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(text)
 }
 
 /// Renders an epoch-ms time the way AWS's iterator-expiry message does.

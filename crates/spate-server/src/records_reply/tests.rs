@@ -100,7 +100,7 @@ fn record_with(data: impl Strategy<Value = Bytes>) -> impl Strategy<Value = Reco
             sequence_number: seq,
             approximate_arrival_timestamp: Timestamp(ms),
             data: Blob(data),
-            partition_key: key,
+            partition_key: key.into(),
             encryption_type: encryption.map(str::to_owned),
         })
 }
