@@ -71,7 +71,7 @@ fn fields(record: &Record) -> RecordFields<'_> {
         arrival_ms: record.approximate_arrival_timestamp.0,
         data: &record.data.0,
         partition_key: &record.partition_key,
-        encryption_type: record.encryption_type.as_deref(),
+        encryption_type: record.encryption_type,
     }
 }
 

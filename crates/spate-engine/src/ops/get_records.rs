@@ -50,7 +50,7 @@ pub struct Record {
     #[serde(serialize_with = "serialize_str")]
     pub partition_key: Str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub encryption_type: Option<String>,
+    pub encryption_type: Option<&'static str>,
 }
 
 fn serialize_str<S: Serializer>(text: &Str, serializer: S) -> Result<S::Ok, S::Error> {

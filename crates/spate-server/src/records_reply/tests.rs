@@ -101,7 +101,7 @@ fn record_with(data: impl Strategy<Value = Bytes>) -> impl Strategy<Value = Reco
             approximate_arrival_timestamp: Timestamp(ms),
             data: Blob(data),
             partition_key: key.into(),
-            encryption_type: encryption.map(str::to_owned),
+            encryption_type: encryption,
         })
 }
 
