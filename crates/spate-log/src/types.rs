@@ -162,8 +162,9 @@ pub struct StoredRecord {
     /// Empty while the record is sealed and not yet opened.
     pub data: Bytes,
     /// Set when the record was stored sealed: which key sealed it, and (until the reader
-    /// opens it and fills `partition_key` and `data`) the ciphertext.
-    pub sealed: Option<SealedPayload>,
+    /// opens it and fills `partition_key` and `data`) the ciphertext. Boxed: it is most of a
+    /// record's size and most records have none, and a page moves ten thousand records.
+    pub sealed: Option<Box<SealedPayload>>,
 }
 
 impl StoredRecord {

@@ -193,12 +193,12 @@ fn record_of(
             arrival_ms,
             partition_key: Str::new(),
             data: Bytes::new(),
-            sealed: Some(SealedPayload {
+            sealed: Some(Box::new(SealedPayload {
                 key_id,
                 nonce,
                 aad: window.slice_ref(aad),
                 ciphertext: window.slice_ref(ciphertext),
-            }),
+            })),
         }),
         other => Err(LogError::Corrupt(format!(
             "index of {shard:?} points at offset {offset} for counter {counter}, which holds {other:?}"
