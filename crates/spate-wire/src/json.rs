@@ -218,26 +218,13 @@ pub(crate) fn millis_to_seconds_text(ms: i64) -> String {
 
 /// Appends [`millis_to_seconds_text`] of `ms` to `out` without a string of its own.
 pub(crate) fn write_seconds_text(ms: i64, out: &mut impl JsonOut) {
-    // Built on the stack and copied in at once, without the formatting machinery: one per
-    // record of a reply. The whole seconds end at `POINT`, the fraction follows.
-    const POINT: usize = SECONDS_TEXT_MAX - 4;
-    let mut text = [0; SECONDS_TEXT_MAX];
+    // Written without the formatting machinery: one per record of a reply.
     let abs = ms.unsigned_abs();
-    let (mut secs, frac) = (abs / 1000, abs % 1000);
-    let mut start = POINT;
-    loop {
-        start -= 1;
-        text[start] = b'0' + (secs % 10) as u8;
-        secs /= 10;
-        if secs == 0 {
-            break;
-        }
-    }
+    let (secs, frac) = (abs / 1000, abs % 1000);
     if ms < 0 {
-        start -= 1;
-        text[start] = b'-';
+        out.push_ascii(b"-");
     }
-    let mut end = POINT;
+    out.push_str(itoa::Buffer::new().format(secs));
     if frac != 0 {
         let digits = [frac / 100, frac / 10 % 10, frac % 10];
         let kept = if digits[2] != 0 {
@@ -247,13 +234,12 @@ pub(crate) fn write_seconds_text(ms: i64, out: &mut impl JsonOut) {
         } else {
             1
         };
-        text[POINT] = b'.';
-        for (slot, d) in text[POINT + 1..].iter_mut().zip(&digits[..kept]) {
+        let mut text = [b'.', 0, 0, 0];
+        for (slot, d) in text[1..].iter_mut().zip(&digits[..kept]) {
             *slot = b'0' + *d as u8;
         }
-        end = POINT + 1 + kept;
+        out.push_ascii(&text[..1 + kept]);
     }
-    out.push_ascii(&text[start..end]);
 }
 
 /// Bytes [`write_seconds_text`] writes at most: sign, 19 digits, point, three digits.
