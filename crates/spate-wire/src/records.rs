@@ -291,8 +291,9 @@ fn cbor_text(text: &str, out: &mut Vec<u8>) {
 }
 
 /// A head of major type `major` with argument `value`, in the shortest form, as the encoder
-/// writes it. Inlined: a record reply writes four a record, most with a constant `major`.
-#[inline]
+/// writes it. Always inlined: a record reply writes four a record, each with a constant
+/// `major`, and as a call it cost ~1% of a CBOR page's CPU.
+#[inline(always)]
 fn cbor_head(major: u8, value: u64, out: &mut Vec<u8>) {
     let major = major << 5;
     match value {
