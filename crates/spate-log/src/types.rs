@@ -196,3 +196,29 @@ pub struct ShardState {
     /// Oldest retained counter; equal to `next_counter` when nothing is retained.
     pub first_counter: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plaintext(key: &[u8], data: &[u8]) -> Bytes {
+        let mut plain = (key.len() as u16).to_le_bytes().to_vec();
+        plain.extend_from_slice(key);
+        plain.extend_from_slice(data);
+        Bytes::from(plain)
+    }
+
+    #[test]
+    fn sealed_plaintext_splits_or_is_refused() {
+        let (key, data) =
+            split_sealed_plaintext(plaintext("ké".as_bytes(), b"data")).expect("splits");
+        assert_eq!(key, "ké");
+        assert_eq!(&data[..], b"data");
+        let (key, data) = split_sealed_plaintext(plaintext(b"", b"")).expect("splits");
+        assert!(key.is_empty() && data.is_empty());
+        // A key that is not UTF-8, one that runs past the end, and no length at all.
+        assert!(split_sealed_plaintext(plaintext(b"\xff", b"")).is_none());
+        assert!(split_sealed_plaintext(Bytes::from_static(&[5, 0, b'a'])).is_none());
+        assert!(split_sealed_plaintext(Bytes::from_static(&[1])).is_none());
+    }
+}
