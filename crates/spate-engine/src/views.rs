@@ -64,7 +64,8 @@ pub fn sequence_number(
     sequence_fields(shard_created_ms, shard_index, counter, arrival_ms).to_decimal()
 }
 
-fn sequence_fields(
+/// The fields of [`sequence_number`], for a reply writer to format.
+pub fn sequence_fields(
     shard_created_ms: i64,
     shard_index: u32,
     counter: u64,
@@ -78,9 +79,9 @@ fn sequence_fields(
     }
 }
 
-/// The sequence numbers of one shard's records taken in counter order, as a page or an event
-/// holds them: each is formatted from the one before where it can, which costs a fraction of
-/// formatting it afresh.
+/// The sequence numbers of one shard's records taken in counter order, as a put batch
+/// assigns them: each is formatted from the one before where it can, which costs a fraction
+/// of formatting it afresh. (Replies full of records format theirs as they are written.)
 pub struct ShardSequences {
     shard_created_ms: i64,
     shard_index: u32,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
+use bytes_utils::Str;
 
 /// A map keyed by shard, hashed cheaply (see [`KeyHasher`]).
 pub(crate) type ShardMap<V> = HashMap<ShardKey, V, BuildHasherDefault<KeyHasher>>;
@@ -140,12 +141,13 @@ pub struct SealedPayload {
 }
 
 /// Splits an opened sealed plaintext into partition key and data; `None` if it is not one.
-pub fn split_sealed_plaintext(plaintext: Bytes) -> Option<(String, Bytes)> {
+pub fn split_sealed_plaintext(plaintext: Bytes) -> Option<(Str, Bytes)> {
     let len_bytes: [u8; 2] = plaintext.get(..2)?.try_into().ok()?;
     let key_end = 2 + usize::from(u16::from_le_bytes(len_bytes));
-    let key = std::str::from_utf8(plaintext.get(2..key_end)?)
-        .ok()?
-        .to_owned();
+    if plaintext.len() < key_end {
+        return None;
+    }
+    let key = Str::from_inner(plaintext.slice(2..key_end)).ok()?;
     Some((key, plaintext.slice(key_end..)))
 }
 
@@ -154,13 +156,15 @@ pub fn split_sealed_plaintext(plaintext: Bytes) -> Option<(String, Bytes)> {
 pub struct StoredRecord {
     pub counter: u64,
     pub arrival_ms: i64,
-    /// Empty while the record is sealed and not yet opened.
-    pub partition_key: String,
+    /// Empty while the record is sealed and not yet opened. Shares the buffer the record was
+    /// read into (or opened into), like `data`: no string of its own per record.
+    pub partition_key: Str,
     /// Empty while the record is sealed and not yet opened.
     pub data: Bytes,
     /// Set when the record was stored sealed: which key sealed it, and (until the reader
-    /// opens it and fills `partition_key` and `data`) the ciphertext.
-    pub sealed: Option<SealedPayload>,
+    /// opens it and fills `partition_key` and `data`) the ciphertext. Boxed: it is most of a
+    /// record's size and most records have none, and a page moves ten thousand records.
+    pub sealed: Option<Box<SealedPayload>>,
 }
 
 impl StoredRecord {
@@ -191,4 +195,30 @@ pub struct ShardState {
     pub last_arrival_ms: Option<i64>,
     /// Oldest retained counter; equal to `next_counter` when nothing is retained.
     pub first_counter: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plaintext(key: &[u8], data: &[u8]) -> Bytes {
+        let mut plain = (key.len() as u16).to_le_bytes().to_vec();
+        plain.extend_from_slice(key);
+        plain.extend_from_slice(data);
+        Bytes::from(plain)
+    }
+
+    #[test]
+    fn sealed_plaintext_splits_or_is_refused() {
+        let (key, data) =
+            split_sealed_plaintext(plaintext("ké".as_bytes(), b"data")).expect("splits");
+        assert_eq!(key, "ké");
+        assert_eq!(&data[..], b"data");
+        let (key, data) = split_sealed_plaintext(plaintext(b"", b"")).expect("splits");
+        assert!(key.is_empty() && data.is_empty());
+        // A key that is not UTF-8, one that runs past the end, and no length at all.
+        assert!(split_sealed_plaintext(plaintext(b"\xff", b"")).is_none());
+        assert!(split_sealed_plaintext(Bytes::from_static(&[5, 0, b'a'])).is_none());
+        assert!(split_sealed_plaintext(Bytes::from_static(&[1])).is_none());
+    }
 }

@@ -134,7 +134,7 @@ fn inline_commits_keep_queue_order() {
                         Some(_) => toy_open(&r).unwrap(),
                         None => (r.partition_key.clone(), r.data.clone()),
                     };
-                    (r.counter, k, data)
+                    (r.counter, k.to_string(), data)
                 })
                 .collect();
             let want: Vec<_> = acked

@@ -110,7 +110,7 @@ fn run(ops: Vec<Op>) {
                     model.records[*s].push(StoredRecord {
                         counter: a.counter,
                         arrival_ms: a.arrival_ms,
-                        partition_key: r.partition_key,
+                        partition_key: r.partition_key.into(),
                         data: r.data,
                         sealed: None,
                     });

@@ -67,11 +67,11 @@ fn without_records(rest: &impl Serialize) -> Result<Value, WireError> {
 
 fn fields(record: &Record) -> RecordFields<'_> {
     RecordFields {
-        sequence_number: &record.sequence_number,
+        sequence_number: record.sequence_number,
         arrival_ms: record.approximate_arrival_timestamp.0,
         data: &record.data.0,
         partition_key: &record.partition_key,
-        encryption_type: record.encryption_type.as_deref(),
+        encryption_type: record.encryption_type,
     }
 }
 

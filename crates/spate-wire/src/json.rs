@@ -93,14 +93,47 @@ pub(crate) fn write(id: Option<ShapeId>, value: &Value, out: &mut String) {
     }
 }
 
+/// Where JSON text is written: a `String`, or the bytes of a body that never needs to be one
+/// (a record reply, which can then copy in ASCII it holds as bytes, such as sequence digits,
+/// without checking them as UTF-8).
+pub(crate) trait JsonOut {
+    fn push_str(&mut self, s: &str);
+    /// Only for ASCII `bytes`: a `String` would take a larger byte as a Latin-1 character.
+    fn push_ascii(&mut self, bytes: &[u8]);
+}
+
+impl JsonOut for String {
+    #[inline]
+    fn push_str(&mut self, s: &str) {
+        String::push_str(self, s);
+    }
+
+    #[inline]
+    fn push_ascii(&mut self, bytes: &[u8]) {
+        self.extend(bytes.iter().map(|&b| char::from(b)));
+    }
+}
+
+impl JsonOut for Vec<u8> {
+    #[inline]
+    fn push_str(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
+    }
+
+    #[inline]
+    fn push_ascii(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
 /// Writes `s` as a JSON string: `"`, `\\`, `\n`, `\r` and `\t` as two-character escapes, other
 /// control characters as `\u00xx`. Runs of plain text are copied whole: record replies write
 /// many strings, and most need no escape at all.
-pub(crate) fn write_string(s: &str, out: &mut String) {
-    out.push('"');
+pub(crate) fn write_string(s: &str, out: &mut impl JsonOut) {
+    out.push_ascii(b"\"");
     if is_plain(s) {
         out.push_str(s);
-        out.push('"');
+        out.push_ascii(b"\"");
         return;
     }
     let mut start = 0;
@@ -119,14 +152,13 @@ pub(crate) fn write_string(s: &str, out: &mut String) {
             _ => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.push_str("\\u00");
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 0xf)]));
+                out.push_ascii(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
             }
         }
         start = i + 1;
     }
     out.push_str(&s[start..]);
-    out.push('"');
+    out.push_ascii(b"\"");
 }
 
 fn needs_escape(b: u8) -> bool {
@@ -185,27 +217,28 @@ pub(crate) fn millis_to_seconds_text(ms: i64) -> String {
 }
 
 /// Appends [`millis_to_seconds_text`] of `ms` to `out` without a string of its own.
-pub(crate) fn write_seconds_text(ms: i64, out: &mut String) {
-    if ms < 0 {
-        out.push('-');
-    }
+pub(crate) fn write_seconds_text(ms: i64, out: &mut impl JsonOut) {
+    // Written without the formatting machinery: one per record of a reply.
     let abs = ms.unsigned_abs();
     let (secs, frac) = (abs / 1000, abs % 1000);
-    let _ = write!(out, "{secs}");
-    if frac == 0 {
-        return;
+    if ms < 0 {
+        out.push_ascii(b"-");
     }
-    let digits = [frac / 100, frac / 10 % 10, frac % 10];
-    let kept = if digits[2] != 0 {
-        3
-    } else if digits[1] != 0 {
-        2
-    } else {
-        1
-    };
-    out.push('.');
-    for d in &digits[..kept] {
-        out.push(char::from(b'0' + *d as u8));
+    out.push_str(itoa::Buffer::new().format(secs));
+    if frac != 0 {
+        let digits = [frac / 100, frac / 10 % 10, frac % 10];
+        let kept = if digits[2] != 0 {
+            3
+        } else if digits[1] != 0 {
+            2
+        } else {
+            1
+        };
+        let mut text = [b'.', 0, 0, 0];
+        for (slot, d) in text[1..].iter_mut().zip(&digits[..kept]) {
+            *slot = b'0' + *d as u8;
+        }
+        out.push_ascii(&text[..1 + kept]);
     }
 }
 
@@ -244,6 +277,21 @@ mod tests {
         )) {
             let s = String::from_utf8_lossy(&bytes);
             proptest::prop_assert_eq!(is_plain(&s), !s.bytes().any(needs_escape));
+        }
+
+        /// Against `Display` of the whole seconds and the fraction's digits, into either output.
+        #[test]
+        fn seconds_text_is_display_of_its_parts(ms in proptest::num::i64::ANY) {
+            let (secs, frac) = (ms.unsigned_abs() / 1000, ms.unsigned_abs() % 1000);
+            let sign = if ms < 0 { "-" } else { "" };
+            let expected = match frac {
+                0 => format!("{sign}{secs}"),
+                _ => format!("{sign}{secs}.{}", format!("{frac:03}").trim_end_matches('0')),
+            };
+            let mut bytes = Vec::new();
+            write_seconds_text(ms, &mut bytes);
+            proptest::prop_assert_eq!(&millis_to_seconds_text(ms), &expected);
+            proptest::prop_assert_eq!(bytes, expected.into_bytes());
         }
     }
 

@@ -102,10 +102,13 @@ fn missing_key(uuid: &str) -> ApiError {
 /// A record's `EncryptionType`: `KMS` if it was sealed; `NONE` if not but its stream has
 /// been encrypted at some time (so a reader can tell records from before and after); absent
 /// on streams never encrypted, as before encryption at rest existed.
-pub(crate) fn record_encryption_type(sealed: bool, stream_ever_encrypted: bool) -> Option<String> {
+pub(crate) fn record_encryption_type(
+    sealed: bool,
+    stream_ever_encrypted: bool,
+) -> Option<&'static str> {
     if sealed {
-        Some("KMS".to_owned())
+        Some("KMS")
     } else {
-        stream_ever_encrypted.then(|| "NONE".to_owned())
+        stream_ever_encrypted.then_some("NONE")
     }
 }

@@ -3,9 +3,11 @@
 
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
+use bytes_utils::Str;
+use serde::{Deserialize, Serialize, Serializer};
 use spate_log::ShardKey;
 use spate_types::limits::{MAX_GET_RECORDS_BYTES, MAX_GET_RECORDS_LIMIT};
+use spate_types::sequence::SequenceNumber;
 use spate_types::shard_id;
 
 use crate::engine::{Engine, RequestContext};
@@ -14,7 +16,7 @@ use crate::kms::record_encryption_type;
 use crate::metrics::Enabled;
 use crate::shapes::{Blob, Timestamp};
 use crate::tokens::{IteratorPosition, TokenError};
-use crate::views::{self, ChildShard, ShardSequences};
+use crate::views::{self, ChildShard};
 
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "PascalCase")]
@@ -40,12 +42,19 @@ pub struct Output {
 #[derive(Serialize, Debug)]
 #[serde(rename_all = "PascalCase")]
 pub struct Record {
-    pub sequence_number: String,
+    /// Serialized as its decimal text; the reply writer formats it straight into the body.
+    pub sequence_number: SequenceNumber,
     pub approximate_arrival_timestamp: Timestamp,
     pub data: Blob,
-    pub partition_key: String,
+    /// Shares the buffer the record was read into.
+    #[serde(serialize_with = "serialize_str")]
+    pub partition_key: Str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub encryption_type: Option<String>,
+    pub encryption_type: Option<&'static str>,
+}
+
+fn serialize_str<S: Serializer>(text: &Str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(text)
 }
 
 /// Renders an epoch-ms time the way AWS's iterator-expiry message does.
@@ -208,12 +217,16 @@ impl Engine {
             data_bytes,
             iterator_age_ms,
         );
-        let mut sequences = ShardSequences::new(shard.created_ms, shard.index);
         let records = batch
             .records
             .into_iter()
             .map(|r| Record {
-                sequence_number: sequences.of(r.counter, r.arrival_ms),
+                sequence_number: views::sequence_fields(
+                    shard.created_ms,
+                    shard.index,
+                    r.counter,
+                    r.arrival_ms,
+                ),
                 approximate_arrival_timestamp: Timestamp(r.arrival_ms),
                 data: Blob(r.data),
                 encryption_type: record_encryption_type(r.sealed.is_some(), ever_encrypted),

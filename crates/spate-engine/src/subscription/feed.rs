@@ -16,7 +16,7 @@ use crate::error::{ApiError, ErrorKind};
 use crate::kms::record_encryption_type;
 use crate::ops::get_records::Record;
 use crate::shapes::{Blob, Timestamp};
-use crate::views::{ShardSequences, child_shards, sequence_before};
+use crate::views::{child_shards, sequence_before, sequence_fields};
 
 /// Record bytes (data and partition keys) per event, beyond the first record: small enough
 /// that a slow subscriber pins little memory, large enough to carry 2 MiB/s in a few events.
@@ -176,12 +176,11 @@ impl Subscription {
                 .map(|r| r.data.len() + r.partition_key.len())
                 .sum();
             self.charge(bytes, now);
-            let mut sequences = ShardSequences::new(created, index);
             let records: Vec<Record> = batch
                 .records
                 .into_iter()
                 .map(|r| Record {
-                    sequence_number: sequences.of(r.counter, r.arrival_ms),
+                    sequence_number: sequence_fields(created, index, r.counter, r.arrival_ms),
                     approximate_arrival_timestamp: Timestamp(r.arrival_ms),
                     data: Blob(r.data),
                     partition_key: r.partition_key,
@@ -191,9 +190,9 @@ impl Subscription {
                     ),
                 })
                 .collect();
-            // The continuation is the last record's own sequence number, formatted once.
+            // The continuation is the last record's own sequence number.
             if let Some(last) = records.last() {
-                self.continuation = last.sequence_number.clone();
+                self.continuation = last.sequence_number.to_decimal();
             }
             return Some(self.event(records, millis_behind_latest, now));
         }

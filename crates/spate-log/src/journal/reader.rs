@@ -4,6 +4,7 @@
 use std::io;
 
 use bytes::Bytes;
+use bytes_utils::Str;
 
 use crate::disk::{DiskFile, read_exact_at};
 use crate::error::LogError;
@@ -168,11 +169,9 @@ fn record_of(
             },
             _,
         ) if s == shard && c == counter => {
-            let partition_key = std::str::from_utf8(partition_key)
-                .map_err(|_| {
-                    LogError::Corrupt(format!("partition key of {shard:?}/{counter} is not UTF-8"))
-                })?
-                .to_owned();
+            let partition_key = Str::from_inner(window.slice_ref(partition_key)).map_err(|_| {
+                LogError::Corrupt(format!("partition key of {shard:?}/{counter} is not UTF-8"))
+            })?;
             Ok(StoredRecord {
                 counter,
                 arrival_ms,
@@ -195,14 +194,14 @@ fn record_of(
         ) if s == shard && c == counter => Ok(StoredRecord {
             counter,
             arrival_ms,
-            partition_key: String::new(),
+            partition_key: Str::new(),
             data: Bytes::new(),
-            sealed: Some(SealedPayload {
+            sealed: Some(Box::new(SealedPayload {
                 key_id,
                 nonce,
                 aad: window.slice_ref(aad),
                 ciphertext: window.slice_ref(ciphertext),
-            }),
+            })),
         }),
         other => Err(LogError::Corrupt(format!(
             "index of {shard:?} points at offset {offset} for counter {counter}, which holds {other:?}"

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use bytes_utils::Str;
 use spate_log::disk::Disk;
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -101,7 +102,7 @@ impl Sealer for ToySealer {
 }
 
 /// Opens a record the toy sealer sealed, checking its tag.
-pub fn toy_open(record: &StoredRecord) -> Option<(String, Bytes)> {
+pub fn toy_open(record: &StoredRecord) -> Option<(Str, Bytes)> {
     let sealed = record.sealed.as_ref()?;
     assert_eq!(sealed.key_id, KEY);
     let (body, tag) = sealed

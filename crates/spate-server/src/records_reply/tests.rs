@@ -8,6 +8,7 @@ use serde_json::Value;
 use spate_engine::ops::get_records::{Output, Record};
 use spate_engine::shapes::{Blob, Timestamp};
 use spate_engine::{ChildShard, HashKeyRange, SubscribeToShardEvent};
+use spate_types::SequenceNumber;
 use spate_wire::{Codec, Operation};
 
 use crate::pieces::Pieces;
@@ -40,18 +41,52 @@ fn record() -> impl Strategy<Value = Record> {
     record_with(data())
 }
 
+/// `records`, or (half the time) `records` numbered as a shard's run of consecutive counters,
+/// as a real page is: the writers then format each number from the one before.
+fn consecutive(records: impl Strategy<Value = Vec<Record>>) -> impl Strategy<Value = Vec<Record>> {
+    (records, any::<bool>()).prop_map(|(mut records, run)| {
+        if let (true, Some(first)) = (run, records.first().map(|r| r.sequence_number)) {
+            for (i, record) in records.iter_mut().enumerate() {
+                record.sequence_number = SequenceNumber {
+                    counter: first.counter.wrapping_add(i as u64),
+                    ..first
+                };
+            }
+        }
+        records
+    })
+}
+
 /// Data large enough to go out by reference now and then, among data that is not.
 fn many_records() -> impl Strategy<Value = Vec<Record>> {
     let data = prop_oneof![
         4 => prop::collection::vec(any::<u8>(), 0..600).prop_map(Bytes::from),
         1 => (any::<u8>(), 60_000usize..70_000).prop_map(|(b, len)| Bytes::from(vec![b; len])),
     ];
-    prop::collection::vec(record_with(data), 1..20)
+    consecutive(prop::collection::vec(record_with(data), 1..20))
+}
+
+/// Any sequence number (see [`consecutive`] for runs of them).
+fn sequence_number() -> impl Strategy<Value = SequenceNumber> {
+    (
+        0u64..1 << 36,
+        prop_oneof![Just(0u32), any::<u32>()],
+        prop_oneof![0u64..4, any::<u64>()],
+        0u64..1 << 36,
+    )
+        .prop_map(
+            |(shard_created_secs, shard_index, counter, arrival_secs)| SequenceNumber {
+                shard_created_secs,
+                shard_index,
+                counter,
+                arrival_secs,
+            },
+        )
 }
 
 fn record_with(data: impl Strategy<Value = Bytes>) -> impl Strategy<Value = Record> {
     (
-        "[0-9]{1,56}",
+        sequence_number(),
         // Whole seconds and every millisecond fraction, either side of the epoch.
         prop_oneof![
             -10_000_000_000_000i64..10_000_000_000_000,
@@ -65,8 +100,8 @@ fn record_with(data: impl Strategy<Value = Bytes>) -> impl Strategy<Value = Reco
             sequence_number: seq,
             approximate_arrival_timestamp: Timestamp(ms),
             data: Blob(data),
-            partition_key: key,
-            encryption_type: encryption.map(str::to_owned),
+            partition_key: key.into(),
+            encryption_type: encryption,
         })
 }
 
@@ -85,7 +120,7 @@ fn child_shards() -> impl Strategy<Value = Option<Vec<ChildShard>>> {
 
 fn output() -> impl Strategy<Value = Output> {
     (
-        prop::collection::vec(record(), 0..6),
+        consecutive(prop::collection::vec(record(), 0..6)),
         prop::option::of("[A-Za-z0-9+/=]{0,120}"),
         0i64..1_000_000_000,
         child_shards(),
@@ -201,7 +236,12 @@ proptest! {
 fn json_timestamps_are_plain_decimals() {
     let output = Output {
         records: vec![Record {
-            sequence_number: "1".into(),
+            sequence_number: SequenceNumber {
+                shard_created_secs: 1_700_000_000,
+                shard_index: 0,
+                counter: 0,
+                arrival_secs: 1_700_000_000,
+            },
             approximate_arrival_timestamp: Timestamp(1_700_000_000_120),
             data: Blob(Bytes::from_static(b"hi")),
             partition_key: "k".into(),
@@ -214,6 +254,6 @@ fn json_timestamps_are_plain_decimals() {
     let body = sent(super::get_records(Codec::Json, output).expect("encodes"));
     assert_eq!(
         String::from_utf8_lossy(&body),
-        r#"{"MillisBehindLatest":0,"Records":[{"ApproximateArrivalTimestamp":1700000000.12,"Data":"aGk=","PartitionKey":"k","SequenceNumber":"1"}]}"#
+        r#"{"MillisBehindLatest":0,"Records":[{"ApproximateArrivalTimestamp":1700000000.12,"Data":"aGk=","PartitionKey":"k","SequenceNumber":"49646437577108476416916876405825929425585429676275269634"}]}"#
     );
 }
