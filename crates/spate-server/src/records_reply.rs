@@ -40,6 +40,21 @@ pub fn get_records(codec: Codec, output: Output) -> ApiResult<Pieces> {
 
 /// The payload of one `SubscribeToShardEvent` message.
 pub fn subscribe_event(codec: Codec, event: &SubscribeToShardEvent) -> Result<Vec<u8>, String> {
+    if let (Some(continuation), None) = (&event.continuation_sequence_number, &event.child_shards) {
+        return spate_wire::encode_event(
+            codec,
+            event.records.iter().map(fields),
+            continuation,
+            event.millis_behind_latest,
+        )
+        .map_err(|e| e.to_string());
+    }
+    subscribe_event_generic(codec, event)
+}
+
+/// [`subscribe_event`] with every member but the records through the generic writer, as a
+/// closed shard's last event (with its children) takes it.
+fn subscribe_event_generic(codec: Codec, event: &SubscribeToShardEvent) -> Result<Vec<u8>, String> {
     let rest = SubscribeToShardEvent {
         records: Vec::new(),
         continuation_sequence_number: event.continuation_sequence_number.clone(),

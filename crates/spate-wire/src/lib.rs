@@ -51,7 +51,7 @@ use serde_json::Value;
 pub use error::WireError;
 pub use json::epoch_seconds_text;
 pub use operation::{Codec, Operation, TARGET_PREFIX};
-pub use records::{RecordFields, encode_with_records, encode_with_records_in_pieces};
+pub use records::{RecordFields, encode_event, encode_with_records, encode_with_records_in_pieces};
 pub use serde_helpers::{blob, epoch_seconds, timestamp_json};
 
 use model::{Kind, MODEL};

@@ -61,8 +61,42 @@ where
 {
     let id = reply_shape(shape_name, rest)?;
     match codec {
-        Codec::Json => Ok(json_reply(id, records, rest)),
-        Codec::Cbor => Ok(cbor_reply(id, records, rest, usize::MAX)?.0),
+        Codec::Json => Ok(json_reply(&json_others(id, rest), records)),
+        Codec::Cbor => Ok(cbor_reply(cbor_others(id, rest)?, records, usize::MAX)?.0),
+    }
+}
+
+/// A `SubscribeToShardEvent` without child shards (every event but a closed shard's last),
+/// as [`encode_with_records`] encodes it, with its two other members written directly: the
+/// generic path builds and walks a `serde_json::Value` for them, which cost more than a
+/// small event's records. `continuation_sequence_number` is escaped like any string.
+pub fn encode_event<'a, I>(
+    codec: Codec,
+    records: I,
+    continuation_sequence_number: &str,
+    millis_behind_latest: i64,
+) -> Result<Vec<u8>, WireError>
+where
+    I: Iterator<Item = RecordFields<'a>> + Clone,
+{
+    // Members in the generic writer's (the model's, sorted) order, before `Records`.
+    match codec {
+        Codec::Json => {
+            let mut others = Vec::with_capacity(64 + continuation_sequence_number.len());
+            others.extend_from_slice(b"\"ContinuationSequenceNumber\":");
+            json::write_string(continuation_sequence_number, &mut others);
+            others.extend_from_slice(b",\"MillisBehindLatest\":");
+            others.extend_from_slice(itoa::Buffer::new().format(millis_behind_latest).as_bytes());
+            Ok(json_reply(&others, records))
+        }
+        Codec::Cbor => {
+            let mut others = Vec::with_capacity(64 + continuation_sequence_number.len());
+            cbor_text("ContinuationSequenceNumber", &mut others);
+            cbor_text(continuation_sequence_number, &mut others);
+            cbor_text("MillisBehindLatest", &mut others);
+            cbor_int(millis_behind_latest, &mut others);
+            Ok(cbor_reply((2, others), records, usize::MAX)?.0)
+        }
     }
 }
 
@@ -83,10 +117,10 @@ where
     let id = reply_shape(shape_name, rest)?;
     let shared = records.clone().any(|r| r.data.len() >= BY_REFERENCE_MIN);
     let whole = match codec {
-        Codec::Json => json_reply(id, records, rest),
-        Codec::Cbor if !shared => cbor_reply(id, records, rest, usize::MAX)?.0,
+        Codec::Json => json_reply(&json_others(id, rest), records),
+        Codec::Cbor if !shared => cbor_reply(cbor_others(id, rest)?, records, usize::MAX)?.0,
         Codec::Cbor => {
-            let (heads, splices) = cbor_reply(id, records, rest, BY_REFERENCE_MIN)?;
+            let (heads, splices) = cbor_reply(cbor_others(id, rest)?, records, BY_REFERENCE_MIN)?;
             return Ok(pieces(heads, splices));
         }
     };
@@ -142,17 +176,25 @@ const JSON_RECORD_KEYS: [&str; 5] = [
     ",\"SequenceNumber\":",
 ];
 
-/// Written as bytes: the body is never needed as a `String`, and sequence digits, held as
-/// bytes, go in without a UTF-8 check.
-fn json_reply<'a>(
-    id: ShapeId,
-    records: impl Iterator<Item = RecordFields<'a>> + Clone,
-    rest: &Value,
-) -> Vec<u8> {
+/// The other members of the reply, as the generic writer writes them, without the braces
+/// around them.
+fn json_others(id: ShapeId, rest: &Value) -> Vec<u8> {
     let mut head = String::new();
     json::write(Some(id), rest, &mut head);
     // `{...}` of the other members: keep what lies between the braces.
-    let others = head.get(1..head.len().saturating_sub(1)).unwrap_or("");
+    head.get(1..head.len().saturating_sub(1))
+        .unwrap_or("")
+        .as_bytes()
+        .to_vec()
+}
+
+/// The reply with `others`, its other members' JSON without braces, before `Records`.
+/// Written as bytes: the body is never needed as a `String`, and sequence digits, held as
+/// bytes, go in without a UTF-8 check.
+fn json_reply<'a>(
+    others: &[u8],
+    records: impl Iterator<Item = RecordFields<'a>> + Clone,
+) -> Vec<u8> {
     let fixed: usize = JSON_RECORD_KEYS.iter().map(|k| k.len()).sum::<usize>() + 1;
     let size = records.clone().fold(others.len() + 16, |size, r| {
         size + fixed
@@ -167,7 +209,7 @@ fn json_reply<'a>(
     let mut sequences = SequenceFormatter::default();
     let mut out = Vec::with_capacity(size);
     out.push(b'{');
-    out.extend_from_slice(others.as_bytes());
+    out.extend_from_slice(others);
     if !others.is_empty() {
         out.push(b',');
     }
@@ -202,27 +244,33 @@ fn json_reply<'a>(
 /// The most bytes a CBOR head (major type and argument) takes.
 const CBOR_HEAD_MAX: usize = 9;
 
-/// The CBOR reply, except that record data of `by_reference` bytes or more is left out of the
-/// buffer: only its head is written, and the data is returned beside, with the offset in the
-/// buffer where it belongs.
-fn cbor_reply<'a>(
-    id: ShapeId,
-    records: impl Iterator<Item = RecordFields<'a>> + Clone,
-    rest: &Value,
-    by_reference: usize,
-) -> Result<(Vec<u8>, Splices), WireError> {
+/// How many other members the reply has, and their keys and values as the generic writer
+/// writes them (the map's head left off).
+fn cbor_others(id: ShapeId, rest: &Value) -> Result<(u64, Vec<u8>), WireError> {
     let mut head = Encoder::new(Vec::new());
     crate::cbor::write(Some(id), rest, &mut head)?;
-    let head = head.into_writer();
+    let mut head = head.into_writer();
     // A map of fewer than 24 members has a one-byte head; the model's structures all do.
     let members = match head.first() {
         Some(&b) if (0xa0..0xb7).contains(&b) => u64::from(b - 0xa0),
         _ => return Err(WireError::Encoding("unexpected head of a reply map".into())),
     };
+    head.remove(0);
+    Ok((members, head))
+}
+
+/// The CBOR reply with `others` (from [`cbor_others`]) before `Records`, except that record
+/// data of `by_reference` bytes or more is left out of the buffer: only its head is written,
+/// and the data is returned beside, with the offset in the buffer where it belongs.
+fn cbor_reply<'a>(
+    (members, others): (u64, Vec<u8>),
+    records: impl Iterator<Item = RecordFields<'a>> + Clone,
+    by_reference: usize,
+) -> Result<(Vec<u8>, Splices), WireError> {
     let fixed = CBOR_KEYS.iter().map(|k| k.len()).sum::<usize>() + 6 * CBOR_HEAD_MAX;
     let mut count = 0;
     let mut shared = 0;
-    let size = records.clone().fold(head.len() + 32, |size, r| {
+    let size = records.clone().fold(others.len() + 33, |size, r| {
         count += 1;
         let data = if r.data.len() >= by_reference {
             shared += 1;
@@ -240,7 +288,7 @@ fn cbor_reply<'a>(
     let mut sequences = SequenceFormatter::default();
     let mut e = Encoder::new(Vec::with_capacity(size));
     e.map(members + 1).map_err(enc)?;
-    e.writer_mut().extend_from_slice(&head[1..]);
+    e.writer_mut().extend_from_slice(&others);
     e.str(RECORDS).map_err(enc)?.array(count).map_err(enc)?;
     // Each record is written as the encoder would write it, from its fixed parts.
     let out = e.writer_mut();
@@ -248,11 +296,7 @@ fn cbor_reply<'a>(
         const MAP: u8 = 5 << 5;
         out.push(MAP | if r.encryption_type.is_some() { 5 } else { 4 });
         out.extend_from_slice(CBOR_KEYS[0]);
-        if r.arrival_ms >= 0 {
-            cbor_head(0, r.arrival_ms as u64, out);
-        } else {
-            cbor_head(1, !(r.arrival_ms as u64), out);
-        }
+        cbor_int(r.arrival_ms, out);
         out.extend_from_slice(CBOR_KEYS[1]);
         cbor_head(2, r.data.len() as u64, out);
         if r.data.len() >= by_reference {
@@ -283,6 +327,16 @@ const CBOR_KEYS: [&[u8]; 5] = [
     b"\x6cPartitionKey",
     b"\x6eSequenceNumber",
 ];
+
+/// An integer as the encoder writes it: major type 0, or 1 for a negative one.
+#[inline(always)]
+fn cbor_int(value: i64, out: &mut Vec<u8>) {
+    if value >= 0 {
+        cbor_head(0, value as u64, out);
+    } else {
+        cbor_head(1, !(value as u64), out);
+    }
+}
 
 #[inline]
 fn cbor_text(text: &str, out: &mut Vec<u8>) {

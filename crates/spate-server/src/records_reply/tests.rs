@@ -231,6 +231,28 @@ proptest! {
     }
 }
 
+proptest! {
+    /// An event's two other members written directly are the generic writer's bytes, with
+    /// any continuation text (escapes included) and any lag.
+    #[test]
+    fn events_without_children_are_the_generic_bytes(
+        records in prop::collection::vec(record(), 0..4),
+        continuation in text(60),
+        millis_behind_latest in any::<i64>(),
+        codec in codecs(),
+    ) {
+        let event = SubscribeToShardEvent {
+            records,
+            continuation_sequence_number: Some(continuation),
+            millis_behind_latest,
+            child_shards: None,
+        };
+        let direct = super::subscribe_event(codec, &event).expect("direct encode");
+        let generic = super::subscribe_event_generic(codec, &event).expect("generic encode");
+        prop_assert_eq!(direct, generic);
+    }
+}
+
 /// Timestamps stay plain decimals with at most three fraction digits, as Java clients need.
 #[test]
 fn json_timestamps_are_plain_decimals() {
