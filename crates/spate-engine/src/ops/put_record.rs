@@ -436,7 +436,7 @@ impl Engine {
             .put_record_latency
             .observe(started.elapsed().as_secs_f64());
         Ok(Output {
-            shard_id: written.shard_id.to_string(),
+            shard_id: String::from(&*written.shard_id),
             sequence_number: written.sequence_number,
             encryption_type,
         })
