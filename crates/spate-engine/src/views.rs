@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use spate_meta::{ShardRecord, StreamRecord};
-use spate_types::sequence::{CLOSED_SHARD_COUNTER, SequenceFormatter, SequenceNumber};
+use spate_types::sequence::{CLOSED_SHARD_COUNTER, SequenceNumber};
 use spate_types::shard_id;
 
 use crate::shapes::Timestamp;
@@ -76,35 +76,6 @@ pub fn sequence_fields(
         shard_index,
         counter,
         arrival_secs: (arrival_ms / 1000) as u64,
-    }
-}
-
-/// The sequence numbers of one shard's records taken in counter order, as a put batch
-/// assigns them: each is formatted from the one before where it can, which costs a fraction
-/// of formatting it afresh. (Replies full of records format theirs as they are written.)
-pub struct ShardSequences {
-    shard_created_ms: i64,
-    shard_index: u32,
-    formatter: SequenceFormatter,
-}
-
-impl ShardSequences {
-    pub fn new(shard_created_ms: i64, shard_index: u32) -> ShardSequences {
-        ShardSequences {
-            shard_created_ms,
-            shard_index,
-            formatter: SequenceFormatter::default(),
-        }
-    }
-
-    /// [`sequence_number`] of the shard's `counter`.
-    pub fn of(&mut self, counter: u64, arrival_ms: i64) -> String {
-        self.formatter.format(sequence_fields(
-            self.shard_created_ms,
-            self.shard_index,
-            counter,
-            arrival_ms,
-        ))
     }
 }
 

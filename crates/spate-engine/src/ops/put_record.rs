@@ -9,15 +9,15 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use spate_log::{KeyHasher, LogError, NewRecord, ShardKey};
 use spate_meta::StreamMode;
-use spate_types::{SequenceNumber, parse_hash_key, partition_key_hash, shard_id};
+use spate_types::{SequenceFormatter, SequenceNumber, parse_hash_key, partition_key_hash};
 
 use crate::engine::{Engine, RequestContext};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::faults::{self, Injected};
 use crate::metrics::Enabled;
-use crate::registry::{Route, Stream, StreamState};
+use crate::registry::{Route, RouteShard, Stream, StreamState};
 use crate::shapes::Blob;
-use crate::views::ShardSequences;
+use crate::views::sequence_fields;
 
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "PascalCase")]
@@ -153,6 +153,13 @@ impl<T> Default for ByShard<T> {
 }
 
 impl<T> ByShard<T> {
+    fn with_capacity(shards: usize) -> ByShard<T> {
+        ByShard {
+            entries: Vec::with_capacity(shards),
+            index: HashMap::default(),
+        }
+    }
+
     fn entry(&mut self, shard_index: u32, new: impl FnOnce() -> T) -> &mut T {
         let found = if self.entries.len() <= SCAN_MAX {
             // Records of one shard tend to come together: look from the newest.
@@ -194,29 +201,52 @@ impl ShardTotals {
         total.data_bytes += data_bytes as u64;
     }
 
+    /// How many shards the batch touched.
+    fn len(&self) -> usize {
+        self.0.entries.len()
+    }
+
     fn iter(&self) -> impl Iterator<Item = &ShardTotal> {
         self.0.entries.iter().map(|(_, total)| total)
     }
 }
 
-/// Per shard of one batch: its id, formatted once, and its records' sequence numbers, each
-/// formatted from the one before (a shard's records in a batch have consecutive counters).
-#[derive(Default)]
-struct BatchShards(ByShard<(Arc<str>, ShardSequences)>);
+/// Per shard of one batch: its routing-table entry, and its records' sequence numbers, each
+/// formatted from the one before (a shard's records in a batch have consecutive counters),
+/// starting from where the shard's last batch left off.
+struct BatchShards(ByShard<BatchShard>);
+
+struct BatchShard {
+    shard: Arc<RouteShard>,
+    created_ms: i64,
+    sequences: SequenceFormatter,
+}
+
+impl Drop for BatchShard {
+    fn drop(&mut self) {
+        self.shard
+            .keep_sequences(std::mem::take(&mut self.sequences));
+    }
+}
 
 impl BatchShards {
+    /// Room for `shards` shards: the entries are large enough that regrowing for a batch
+    /// over hundreds of shards cost more than the rest of their bookkeeping.
+    fn with_capacity(shards: usize) -> BatchShards {
+        BatchShards(ByShard::with_capacity(shards))
+    }
+
     fn written(&mut self, route: &Route, counter: u64, arrival_ms: i64) -> Written {
         let index = route.shard_index;
-        let (id, sequences) = self.0.entry(index, || {
-            let created_ms = route.shard_created_secs as i64 * 1000;
-            (
-                shard_id(index).into(),
-                ShardSequences::new(created_ms, index),
-            )
+        let shard = self.0.entry(index, || BatchShard {
+            shard: route.shard.clone(),
+            created_ms: route.shard_created_secs as i64 * 1000,
+            sequences: route.shard.take_sequences(),
         });
+        let number = sequence_fields(shard.created_ms, index, counter, arrival_ms);
         Written {
-            shard_id: id.clone(),
-            sequence_number: sequences.of(counter, arrival_ms),
+            shard_id: shard.shard.id.clone(),
+            sequence_number: shard.sequences.format(number),
         }
     }
 }
@@ -353,7 +383,7 @@ impl Engine {
                         }
                     }
                     let mut appended = appended.into_iter();
-                    let mut shards = BatchShards::default();
+                    let mut shards = BatchShards::with_capacity(by_shard.len());
                     // A loop rather than `collect` into `ApiResult<Vec<_>>`, which cannot
                     // size the vector up front and would regrow it.
                     let mut outcomes = Vec::with_capacity(routes.len());
@@ -446,6 +476,57 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::views::sequence_number;
+
+    fn route(index: u32, shard: &Arc<RouteShard>) -> Route {
+        Route {
+            hash_end: u128::MAX,
+            shard_index: index,
+            shard_created_secs: 1_700_000_000,
+            shard: shard.clone(),
+        }
+    }
+
+    proptest::proptest! {
+        /// Batches over a few shards, finishing in any order and overlapping (a batch that
+        /// finds a shard's formatter taken formats afresh), each number as formatted alone.
+        #[test]
+        fn batches_continue_each_others_numbers(
+            batches in proptest::collection::vec(
+                proptest::collection::vec((0u32..3, 0u64..3, 0i64..2500), 1..8),
+                1..12,
+            ),
+            overlap in proptest::collection::vec(proptest::bool::ANY, 12),
+        ) {
+            let shards: Vec<Arc<RouteShard>> =
+                (0..3).map(|i| Arc::new(RouteShard::new(i))).collect();
+            let mut counters = [0u64; 3];
+            let mut open: Vec<BatchShards> = Vec::new();
+            for (batch, overlaps) in batches.into_iter().zip(overlap) {
+                let mut shards_of_batch = BatchShards::with_capacity(0);
+                for (index, step, arrival) in batch {
+                    let counter = &mut counters[index as usize];
+                    *counter += step;
+                    let arrival_ms = 1_700_000_100_000 + arrival;
+                    let written = shards_of_batch.written(
+                        &route(index, &shards[index as usize]),
+                        *counter,
+                        arrival_ms,
+                    );
+                    proptest::prop_assert_eq!(&*written.shard_id, spate_types::shard_id(index));
+                    proptest::prop_assert_eq!(
+                        written.sequence_number,
+                        sequence_number(1_700_000_000_000, index, *counter, arrival_ms)
+                    );
+                }
+                if overlaps {
+                    open.push(shards_of_batch);
+                } else {
+                    open.clear();
+                }
+            }
+        }
+    }
 
     proptest::proptest! {
         /// Entries come back in first-seen order, each shard's once, however many shards a
