@@ -50,10 +50,11 @@ fn request(codec: Codec, data: &[u8]) {
 /// Any bytes as a PutRecords or PutRecord body (the first byte picks which, and JSON or
 /// CBOR): whatever the single-pass decoder of the hot puts accepts, the generic decoder must
 /// accept too and read the same, or the fast path would change what the server answers. A
-/// JSON body cut into frames (every 1 to 64 bytes, by the first byte) must read as in one.
+/// body cut into frames (every 1 to 64 bytes, by the first byte) must read as in one.
 pub fn put_fast(data: &[u8]) {
     use spate_wire::put_fast::{
-        decode_json_put_record, decode_json_put_records, decode_put_record, decode_put_records,
+        decode_cbor_put_record, decode_cbor_put_records, decode_json_put_record,
+        decode_json_put_records, decode_put_record, decode_put_records,
     };
     let Some((&pick, body)) = data.split_first() else {
         return;
@@ -64,22 +65,30 @@ pub fn put_fast(data: &[u8]) {
     } else {
         Codec::Cbor
     };
-    if codec == Codec::Json {
-        let frames: Vec<bytes::Bytes> = body
-            .chunks(usize::from(pick >> 2) + 1)
-            .map(bytes::Bytes::copy_from_slice)
-            .collect();
-        assert_eq!(
+    let frames: Vec<bytes::Bytes> = body
+        .chunks(usize::from(pick >> 2) + 1)
+        .map(bytes::Bytes::copy_from_slice)
+        .collect();
+    let (records_in_frames, record_in_frames) = match codec {
+        Codec::Json => (
             decode_json_put_records(&frames),
-            decode_put_records(codec, &shared),
-            "PutRecords in frames"
-        );
-        assert_eq!(
             decode_json_put_record(&frames),
-            decode_put_record(codec, &shared),
-            "PutRecord in frames"
-        );
-    }
+        ),
+        Codec::Cbor => (
+            decode_cbor_put_records(&frames),
+            decode_cbor_put_record(&frames),
+        ),
+    };
+    assert_eq!(
+        records_in_frames,
+        decode_put_records(codec, &shared),
+        "PutRecords in frames"
+    );
+    assert_eq!(
+        record_in_frames,
+        decode_put_record(codec, &shared),
+        "PutRecord in frames"
+    );
     let generic = |op| match decode_request(op, codec, body) {
         Ok(value) => value,
         Err(error) => panic!("the fast path took a body the generic path refuses: {error:?}"),

@@ -1,7 +1,7 @@
 //! A request body as hyper handed it over: the frames it arrived in, kept as they are. A
-//! 700 KB PutRecords body comes in many frames; the JSON put path reads them in place, and
-//! only what needs the body in one buffer (the generic decoder, CBOR, signature checks) has
-//! it copied, once.
+//! 700 KB PutRecords body comes in many frames; the put paths read them in place, and only
+//! what needs the body in one buffer (the generic decoder, signature checks) has it copied,
+//! once.
 
 use std::sync::OnceLock;
 

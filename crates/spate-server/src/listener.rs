@@ -266,14 +266,9 @@ async fn handle(frontend: &Frontend, request: Request<Incoming>, request_id: Str
         headers: parts.headers,
     };
     let body = match request::read_body(&head.headers, body, codec, &request_id).await {
-        // Only the JSON puts read a body in its frames; every other reader takes it whole,
-        // and holding both would double a large body's memory.
-        Ok(body)
-            if codec == Codec::Json
-                && matches!(operation, Operation::PutRecords | Operation::PutRecord) =>
-        {
-            body
-        }
+        // Only the puts read a body in its frames; every other reader takes it whole, and
+        // holding both would double a large body's memory.
+        Ok(body) if matches!(operation, Operation::PutRecords | Operation::PutRecord) => body,
         Ok(body) => body.joined(),
         Err(reply) => return *reply,
     };

@@ -21,14 +21,14 @@ pub enum PutInput {
 
 impl PutInput {
     /// The typed input of a PutRecords or PutRecord body, or `None` when the fast decoder
-    /// declines it (or the operation is another). JSON is read in the frames it came in;
-    /// CBOR, whose record data are slices of the body, in one buffer.
+    /// declines it (or the operation is another). Either codec is read in the frames the
+    /// body came in, without copying it into one buffer.
     pub fn decode(operation: Operation, codec: Codec, body: &Body) -> Option<PutInput> {
         match operation {
             Operation::PutRecords => {
                 let body = match codec {
                     Codec::Json => put_fast::decode_json_put_records(body.frames()),
-                    Codec::Cbor => put_fast::decode_put_records(codec, body.whole()),
+                    Codec::Cbor => put_fast::decode_cbor_put_records(body.frames()),
                 }?;
                 Some(PutInput::Records(put_records::Input {
                     stream_name: body.stream_name,
@@ -40,7 +40,7 @@ impl PutInput {
             Operation::PutRecord => {
                 let body = match codec {
                     Codec::Json => put_fast::decode_json_put_record(body.frames()),
-                    Codec::Cbor => put_fast::decode_put_record(codec, body.whole()),
+                    Codec::Cbor => put_fast::decode_cbor_put_record(body.frames()),
                 }?;
                 let record = entry(body.record);
                 Some(PutInput::Record(put_record::Input {

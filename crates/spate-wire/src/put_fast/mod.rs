@@ -12,7 +12,7 @@
 //! with `None`, and the caller runs the generic path, so every error keeps its exact text.
 //!
 //! Layout: this file holds the results and the constraint checks; `json.rs` and `cbor.rs`
-//! read each codec (JSON through `scanner.rs`, in the pieces the body arrived in);
+//! read each codec in the pieces the body arrived in (JSON through `scanner.rs`);
 //! `reply.rs` writes the replies.
 
 mod cbor;
@@ -38,7 +38,8 @@ pub struct PutRecordsBody {
     pub records: Vec<PutEntry>,
 }
 
-/// One record of a put, its blob already decoded (CBOR's: a slice of the body, not a copy).
+/// One record of a put, its blob already decoded (CBOR's: a slice of the body, not a copy,
+/// unless it ran across two of the body's pieces).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PutEntry {
     pub data: Bytes,
@@ -59,8 +60,13 @@ pub struct PutRecordBody {
 pub fn decode_put_records(codec: Codec, body: &Bytes) -> Option<PutRecordsBody> {
     match codec {
         Codec::Json => decode_json_put_records(std::slice::from_ref(body)),
-        Codec::Cbor => checked_records(cbor::put_records(body)?),
+        Codec::Cbor => decode_cbor_put_records(std::slice::from_ref(body)),
     }
+}
+
+/// [`decode_put_records`] for a CBOR body given as the pieces it arrived in.
+pub fn decode_cbor_put_records(pieces: &[Bytes]) -> Option<PutRecordsBody> {
+    checked_records(cbor::put_records(pieces)?)
 }
 
 /// [`decode_put_records`] for a JSON body given as the pieces it arrived in, read where
@@ -85,8 +91,13 @@ fn checked_records(body: PutRecordsBody) -> Option<PutRecordsBody> {
 pub fn decode_put_record(codec: Codec, body: &Bytes) -> Option<PutRecordBody> {
     match codec {
         Codec::Json => decode_json_put_record(std::slice::from_ref(body)),
-        Codec::Cbor => checked_record(cbor::put_record(body)?),
+        Codec::Cbor => decode_cbor_put_record(std::slice::from_ref(body)),
     }
+}
+
+/// [`decode_put_record`] for a CBOR body given as the pieces it arrived in.
+pub fn decode_cbor_put_record(pieces: &[Bytes]) -> Option<PutRecordBody> {
+    checked_record(cbor::put_record(pieces)?)
 }
 
 /// [`decode_put_record`] for a JSON body given as the pieces it arrived in.

@@ -209,3 +209,164 @@ fn replies_match_the_generic_encoder() {
         assert_eq!(generic.ok(), Some(fast), "{codec:?}");
     }
 }
+
+/// A CBOR PutRecords body as the Java SDKs write it: `(data, key)` per record, every map and
+/// array of definite length, or all of indefinite length.
+fn cbor_records(records: &[(&[u8], &str)], indefinite: bool) -> Vec<u8> {
+    let mut e = minicbor::Encoder::new(Vec::new());
+    let open_map = |e: &mut minicbor::Encoder<Vec<u8>>, n| {
+        if indefinite {
+            e.begin_map().map(|_| ())
+        } else {
+            e.map(n).map(|_| ())
+        }
+    };
+    open_map(&mut e, 2).unwrap();
+    e.str("StreamName")
+        .unwrap()
+        .str("s")
+        .unwrap()
+        .str("Records")
+        .unwrap();
+    if indefinite {
+        e.begin_array().unwrap();
+    } else {
+        e.array(records.len() as u64).unwrap();
+    }
+    for (data, key) in records {
+        open_map(&mut e, 2).unwrap();
+        e.str("Data").unwrap().bytes(data).unwrap();
+        e.str("PartitionKey").unwrap().str(key).unwrap();
+        if indefinite {
+            e.end().unwrap();
+        }
+    }
+    if indefinite {
+        e.end().unwrap().end().unwrap();
+    }
+    e.into_writer()
+}
+
+/// `body` cut into pieces of `size` bytes, with an empty piece before each.
+fn in_pieces(body: &[u8], size: usize) -> Vec<Bytes> {
+    body.chunks(size)
+        .flat_map(|piece| [Bytes::new(), Bytes::copy_from_slice(piece)])
+        .collect()
+}
+
+/// A CBOR body read in pieces, down to one byte a piece, is read as the body in one piece.
+#[test]
+fn cbor_in_pieces_reads_as_in_one() {
+    let records: [(&[u8], &str); 3] = [(b"hi", "k"), (b"", "é"), (&[0xff; 40], "key")];
+    for indefinite in [false, true] {
+        let body = cbor_records(&records, indefinite);
+        let whole = decode_put_records(Codec::Cbor, &Bytes::from(body.clone()));
+        let read = whole.as_ref().expect("decodes");
+        let data: Vec<&[u8]> = read.records.iter().map(|r| &r.data[..]).collect();
+        assert_eq!(data, [&b"hi"[..], b"", &[0xff; 40]]);
+        for size in [1, 2, 3, 7, 64, body.len()] {
+            let pieces = in_pieces(&body, size);
+            assert_eq!(decode_cbor_put_records(&pieces), whole, "{size}");
+        }
+        assert_eq!(decode_cbor_put_records(&in_pieces(&body[1..], 5)), None);
+    }
+    let mut record = minicbor::Encoder::new(Vec::new());
+    record.map(2).unwrap();
+    record.str("Data").unwrap().bytes(b"hi").unwrap();
+    record.str("PartitionKey").unwrap().str("ké").unwrap();
+    let record = record.into_writer();
+    let whole = decode_put_record(Codec::Cbor, &Bytes::from(record.clone()));
+    assert!(whole.is_some());
+    assert_eq!(decode_cbor_put_record(&in_pieces(&record, 1)), whole);
+    assert_eq!(decode_cbor_put_records(&[]), None);
+}
+
+/// Record data lying in one piece is a slice of that piece; data across pieces is gathered.
+#[test]
+fn cbor_record_data_shares_its_piece() {
+    let body = Bytes::from(cbor_records(&[(&[7; 100], "k"), (&[8; 100], "k")], false));
+    let read = decode_put_records(Codec::Cbor, &body).expect("decodes");
+    let inside = |d: &Bytes| {
+        let at = d.as_ptr() as usize - body.as_ptr() as usize;
+        at < body.len() && at + d.len() <= body.len()
+    };
+    assert!(read.records.iter().all(|r| inside(&r.data)));
+    let pieces = in_pieces(&body, 64);
+    let read = decode_cbor_put_records(&pieces).expect("decodes");
+    assert_eq!(read.records[0].data, Bytes::from_static(&[7; 100]));
+    assert_eq!(read.records[1].data, Bytes::from_static(&[8; 100]));
+}
+
+/// Heads the generic decoder takes or refuses, the fast path takes or declines alike; a length
+/// longer than the body declines before anything is allocated for it.
+#[test]
+fn cbor_heads_agree_with_the_generic_path() {
+    let record = |data_head: &[u8], data: &[u8]| {
+        let mut body = vec![0xa2, 0x64];
+        body.extend_from_slice(b"Data");
+        body.extend_from_slice(data_head);
+        body.extend_from_slice(data);
+        body.push(0x6c);
+        body.extend_from_slice(b"PartitionKey");
+        body.extend_from_slice(&[0x61, b'k']);
+        body
+    };
+    // (head, data, whether the fast path takes it): a blob's length in more bytes than it
+    // needs is taken, as the generic decoder takes it; anything else unusual declines.
+    for (head, data, taken) in [
+        (&[0x42][..], &b"hi"[..], true),
+        (&[0x58, 0x02], b"hi", true),
+        (&[0x59, 0x00, 0x02], b"hi", true),
+        (&[0x5a, 0, 0, 0, 0x02], b"hi", true),
+        (&[0x5b, 0, 0, 0, 0, 0, 0, 0, 0x02], b"hi", true),
+        (
+            &[0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+            b"hi",
+            false,
+        ),
+        (&[0x5a, 0x7f, 0xff, 0xff, 0xff], b"", false),
+        (&[0x5c], b"hi", false),
+        (&[0x5f, 0x42], b"hi\xff", false),
+        (&[0x62], b"hi", false),
+        (&[0xc2, 0x42], b"hi", false),
+    ] {
+        let body = record(head, data);
+        let generic = crate::decode_request(Operation::PutRecord, Codec::Cbor, &body).is_ok();
+        let fast = decode_put_record(Codec::Cbor, &Bytes::from(body.clone()));
+        if fast.is_some() {
+            assert!(
+                generic,
+                "{head:x?}: the fast path took what the generic path refuses"
+            );
+        }
+        assert_eq!(
+            decode_cbor_put_record(&in_pieces(&body, 3)),
+            fast,
+            "{head:x?}"
+        );
+        assert_eq!(fast.is_some(), taken, "{head:x?}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn cbor_cut_anywhere_reads_the_same(
+        records in proptest::collection::vec(
+            (proptest::collection::vec(any::<u8>(), 0..300), "[a-zé]{1,6}"),
+            1..20,
+        ),
+        indefinite in any::<bool>(),
+        size in 1usize..400,
+    ) {
+        let records: Vec<(&[u8], &str)> =
+            records.iter().map(|(d, k)| (&d[..], k.as_str())).collect();
+        let body = cbor_records(&records, indefinite);
+        let read = decode_cbor_put_records(&in_pieces(&body, size)).expect("decodes");
+        prop_assert_eq!(read.records.len(), records.len());
+        for (got, (data, key)) in read.records.iter().zip(&records) {
+            prop_assert_eq!(&got.data[..], *data);
+            prop_assert_eq!(got.partition_key.as_deref(), Some(*key));
+        }
+        prop_assert_eq!(Some(read), decode_put_records(Codec::Cbor, &Bytes::from(body)));
+    }
+}
