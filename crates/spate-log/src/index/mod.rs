@@ -75,15 +75,15 @@ impl Chunk {
         }
     }
 
-    /// Adds a batch of the shard's records, in counter order.
-    pub(crate) fn extend(&mut self, batch: &ShardBatch) {
-        if let Some(last) = batch.entries.last() {
+    /// Adds a run of the shard's records, in counter order.
+    pub(crate) fn extend(&mut self, run: ShardRun<'_>) {
+        if let Some(last) = run.entries.last() {
             self.last_counter = last.counter;
             self.last_arrival = last.arrival_ms;
         }
-        let n = batch.entries.len() as u64;
+        let n = run.entries.len() as u64;
         self.count += n;
-        self.bytes += batch.frame_bytes + n * ENTRY_BYTES;
+        self.bytes += run.frame_bytes + n * ENTRY_BYTES;
     }
 }
 
@@ -100,6 +100,21 @@ impl ShardBatch {
         self.entries.push(entry);
         self.frame_bytes += frame_len as u64;
     }
+
+    pub(crate) fn run(&self) -> ShardRun<'_> {
+        ShardRun {
+            entries: &self.entries,
+            frame_bytes: self.frame_bytes,
+        }
+    }
+}
+
+/// One shard's records from a write group or a recovery scan, as published: their index
+/// entries in counter order and the total length of their journal frames.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ShardRun<'a> {
+    pub entries: &'a [IndexEntry],
+    pub frame_bytes: u64,
 }
 
 /// One shard's entries in a segment whose index file is not written yet. Only the writer

@@ -281,7 +281,7 @@ fn replay_segment(
                 pending.entry(shard).or_default().push(entry, frame_len);
                 pending_count += 1;
                 if pending_count >= FLUSH_ENTRIES {
-                    w.publish(id, std::mem::take(&mut pending))?;
+                    publish_pending(w, id, &mut pending)?;
                     pending_count = 0;
                 }
             }
@@ -294,13 +294,26 @@ fn replay_segment(
                 }
             }
             Entry::DropStream { stream } => {
-                w.publish(id, std::mem::take(&mut pending))?;
+                publish_pending(w, id, &mut pending)?;
                 pending_count = 0;
                 w.apply_drop(stream);
             }
         }
     }
-    w.publish(id, pending)
+    publish_pending(w, id, &mut pending)
+}
+
+fn publish_pending(
+    w: &mut Writer,
+    segment: u64,
+    pending: &mut BTreeMap<ShardKey, ShardBatch>,
+) -> Result<(), LogError> {
+    w.publish(
+        segment,
+        pending.iter().map(|(shard, batch)| (*shard, batch.run())),
+    )?;
+    pending.clear();
+    Ok(())
 }
 
 /// Deletes index files the (just written) checkpoint does not need: those of deleted
