@@ -152,8 +152,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     if settings.admin {
         tracing::info!("admin endpoint enabled under /_spate/");
     }
+    // Held until the server stops.
+    let mut _temporary_pem = None;
     if let Some(tls_addr) = settings.tls_listen {
-        let config = tls::server_config(&settings)?;
+        let (config, pem) = tls::server_config(&settings)?;
+        _temporary_pem = pem;
         server = server
             .bind_tls(tls_addr, config)
             .await

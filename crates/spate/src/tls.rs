@@ -10,9 +10,24 @@ use anyhow::Context;
 
 use crate::config::Settings;
 
-pub fn server_config(settings: &Settings) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+/// The self-signed certificate's PEM in the temporary directory, for a server that keeps
+/// nothing on disk: removed when this is dropped, as the server stops.
+pub struct TempPem(PathBuf);
+
+impl Drop for TempPem {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The TLS configuration, and the PEM file to remove at exit, if any.
+pub fn server_config(
+    settings: &Settings,
+) -> anyhow::Result<(Arc<rustls::ServerConfig>, Option<TempPem>)> {
     if let (Some(cert), Some(key)) = (&settings.tls_cert, &settings.tls_key) {
-        return spate_server::tls::from_pem_files(cert, key).context("loading the TLS certificate");
+        let config =
+            spate_server::tls::from_pem_files(cert, key).context("loading the TLS certificate")?;
+        return Ok((config, None));
     }
     let made = spate_server::tls::self_signed()?;
     let path = pem_path(settings);
@@ -21,13 +36,14 @@ pub fn server_config(settings: &Settings) -> anyhow::Result<Arc<rustls::ServerCo
     }
     std::fs::write(&path, &made.cert_pem)
         .with_context(|| format!("writing the certificate to {}", path.display()))?;
+    let temporary = settings.in_memory.then(|| TempPem(path.clone()));
     println!(
         "tls certificate (self-signed, SHA-256 {}): {}",
         made.fingerprint,
         path.display()
     );
     std::io::stdout().flush()?;
-    Ok(made.config)
+    Ok((made.config, temporary))
 }
 
 /// Beside the data, or in the temporary directory when nothing is kept on disk.

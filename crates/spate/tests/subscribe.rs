@@ -223,6 +223,16 @@ async fn the_sdk_subscribes_over_tls_and_http2() {
     )
     .await;
     assert_eq!(data(&records(&mut resumed, 1).await.0[0]), "next");
+    // Kept in the temporary directory by a server with nothing on disk, and removed when it
+    // stops.
+    assert!(cert.exists());
+    drop((resumed, client));
+    // Off the runtime, which must keep driving the client's connections while the server
+    // winds them down.
+    tokio::task::spawn_blocking(move || spate.terminate())
+        .await
+        .expect("terminated");
+    assert!(!cert.exists(), "{} left behind", cert.display());
 }
 
 #[tokio::test]

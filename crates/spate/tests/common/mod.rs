@@ -127,8 +127,17 @@ impl Spate {
 
 impl Drop for Spate {
     fn drop(&mut self) {
+        let running = matches!(self.child.try_wait(), Ok(None));
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A server that keeps nothing on disk writes its self-signed certificate to the
+        // temporary directory and removes it at a clean stop, which a kill skips.
+        if running
+            && let Some(cert) = &self.tls_cert
+            && cert.starts_with(std::env::temp_dir())
+        {
+            let _ = std::fs::remove_file(cert);
+        }
     }
 }
 
