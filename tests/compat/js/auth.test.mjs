@@ -3,7 +3,7 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync, mkdtempSync } from "node:fs";
+import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, ListStreamsCommand } from "@aws-sdk/client-kinesis";
@@ -23,15 +23,19 @@ const clientFor = (endpoint, secretAccessKey) => new KinesisClient({
 
 describe("JS v3 SDK with SigV4 verification", () => {
   let server;
+  let dir;
 
   before(async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "spate-auth-"));
+    dir = mkdtempSync(path.join(tmpdir(), "spate-auth-"));
     const file = path.join(dir, "credentials.toml");
     writeFileSync(file, CREDENTIALS);
     server = await startServer(["--auth", "sigv4", "--credentials", file], "js-auth");
   });
 
-  after(async () => { if (server) await stopServer(server.child); });
+  after(async () => {
+    if (server) await stopServer(server.child);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 
   test("signed requests act in the key's account and the signed region", async () => {
     const client = clientFor(server.endpoint, "js-secret");
