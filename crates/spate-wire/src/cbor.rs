@@ -150,7 +150,7 @@ fn half_to_f64(h: u16) -> f64 {
 }
 
 /// At the `0xFF` that ends an indefinite-length item? Consumes it if so.
-pub(crate) fn at_break(d: &mut Decoder<'_>) -> Result<bool, WireError> {
+fn at_break(d: &mut Decoder<'_>) -> Result<bool, WireError> {
     if d.datatype().map_err(bad)? == Type::Break {
         d.set_position(d.position() + 1);
         Ok(true)

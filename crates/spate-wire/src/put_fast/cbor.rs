@@ -242,7 +242,6 @@ impl<'a> Cursor<'a> {
     /// goes on to the journal without a copy or an allocation of its own.
     fn blob(&mut self) -> Option<Bytes> {
         Some(match self.string(BYTES)? {
-            Content::In(_, range) if range.is_empty() => Bytes::new(),
             Content::In(piece, range) => piece.slice(range),
             Content::Gathered(gathered) => Bytes::from(gathered),
         })
