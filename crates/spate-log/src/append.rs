@@ -156,10 +156,17 @@ fn try_enqueue(
         sealed: slot.clone(),
     });
     let inline = sealer.is_none() && shared.config.durability == Durability::None;
-    if !inline && q.writer_asleep {
-        shared.wake_writer.notify_one();
+    // One notification per sleep: the appends queued before the woken writer gets a CPU
+    // would each make another system call. And made after unlocking, so the writer does not
+    // wake only to wait for the lock this thread still holds.
+    let wake = !inline && q.writer_asleep;
+    if wake {
+        q.writer_asleep = false;
     }
     drop(q);
+    if wake {
+        shared.wake_writer.notify_one();
+    }
     if inline {
         commit_inline(shared);
     }

@@ -90,9 +90,10 @@ pub(crate) struct Queue {
     pub poisoned: bool,
     /// Set by shutdown; no new jobs are accepted.
     pub closing: bool,
-    /// Whether the writer thread is waiting on `wake_writer`. Appends notify only then: a
-    /// notification is a system call even with nobody waiting, and a busy writer takes
-    /// everything queued when it finishes its group anyway.
+    /// Whether the writer thread is waiting on `wake_writer` and nobody has woken it yet.
+    /// Appends notify only then, and clear it: a notification is a system call even with
+    /// nobody waiting, and a busy (or already woken) writer takes everything queued when it
+    /// next looks anyway.
     pub writer_asleep: bool,
     pub shards: ShardMap<Assign>,
 }
