@@ -150,3 +150,59 @@ fn inline_commits_keep_queue_order() {
     let log = open(config(4096, Durability::None), disk, clock);
     check(&log);
 }
+
+/// The writer does not preempt the threads that wake it (`SCHED_BATCH`), so on a shared core
+/// it commits everything they queued before it got to run, not the first append alone.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_writer_thread_yields_to_the_threads_that_wake_it() {
+    const SCHED_BATCH: &str = "3";
+    let log = open(
+        config(64 << 20, Durability::Fsync),
+        Arc::new(CrashDisk::new(1)),
+        Arc::new(ManualClock::new(0)),
+    );
+    // Once an append is committed, the writer thread has been through its set-up.
+    let shard = ShardKey {
+        stream: 1,
+        shard: 0,
+    };
+    log.register_shard(shard, 0).unwrap();
+    block_on(log.append(vec![record(shard, "k", b"x".to_vec())])).unwrap();
+    // Other tests' logs in this process may have writers not yet through their set-up: poll.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let writers = writer_policies();
+        if !writers.is_empty() && writers.iter().all(|policy| policy == SCHED_BATCH) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "writer threads' scheduling policies: {writers:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(log);
+}
+
+/// The scheduling policy of each of this process's journal writer threads.
+#[cfg(target_os = "linux")]
+fn writer_policies() -> Vec<String> {
+    let mut policies = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let task = task.unwrap().path();
+        // Thread names are cut to 15 bytes: "spate-log-writer" reads "spate-log-write".
+        let Ok(comm) = std::fs::read_to_string(task.join("comm")) else {
+            continue; // a thread that ended meanwhile
+        };
+        let Ok(stat) = std::fs::read_to_string(task.join("stat")) else {
+            continue;
+        };
+        if comm.trim_end() == "spate-log-write" {
+            // Fields after the parenthesised name start at the third; the policy is the 41st.
+            let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+            policies.push(after_name.split(' ').nth(41 - 3).unwrap().to_owned());
+        }
+    }
+    policies
+}

@@ -55,6 +55,7 @@ pub(crate) struct Writer {
 /// queue, as everyone does, and lets go of it while it sleeps, so a caller may commit its own
 /// append meanwhile (see [`commit_inline`]).
 pub(crate) fn run(shared: Arc<Shared>) {
+    yield_on_wake();
     loop {
         let mut guard = lock(&shared.writer);
         let Some(w) = guard.as_mut() else {
@@ -93,6 +94,29 @@ pub(crate) fn run(shared: Arc<Shared>) {
         }
     }
 }
+
+/// Makes the calling thread `SCHED_BATCH` (its nice value kept): woken, it does not preempt
+/// the thread that woke it. On a core shared with the request threads, a writer woken by the
+/// first append after a sleep would otherwise run at once and commit that append alone, and
+/// every group would cost its own switches and write; yielding, it runs once they have
+/// nothing left to do (or at the next tick) and commits all they queued meanwhile. W1 at 64
+/// connections on one core: 14 → 34 records per flush, −8% CPU per request. On an idle core
+/// it runs at once, as before.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn yield_on_wake() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: the call only reads `param`, which lives across it; pid 0 is this thread.
+    // Changing between normal policies needs no privilege.
+    let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
+    if rc != 0 {
+        let error = std::io::Error::last_os_error();
+        tracing::warn!(%error, "could not make the journal writer SCHED_BATCH; groups may be smaller");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn yield_on_wake() {}
 
 /// Commits the queued appends on the calling thread when the writer is free, saving the
 /// round trip through the writer thread: two wake-ups per request. Only with
