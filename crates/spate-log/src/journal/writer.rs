@@ -100,8 +100,9 @@ pub(crate) fn run(shared: Arc<Shared>) {
 /// first append after a sleep would otherwise run at once and commit that append alone, and
 /// every group would cost its own switches and write; yielding, it runs once they have
 /// nothing left to do (or at the next tick) and commits all they queued meanwhile. W1 at 64
-/// connections on one core: 14 → 34 records per flush, −8% CPU per request. On an idle core
-/// it runs at once, as before. Only from the default policy: under a real-time one (`chrt`)
+/// connections on one core: 14 → 33 records per flush, +16% requests/s (docs/benchmarks.md).
+/// It keeps its fair share of the CPU, so it is never starved; on an idle core it runs at
+/// once, as before. Only from the default policy: under a real-time one (`chrt`)
 /// a batch writer could starve behind the request threads.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
