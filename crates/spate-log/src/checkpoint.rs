@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use crate::crc::crc32c;
 use crate::disk::Disk;
 use crate::error::LogError;
 use crate::index::{Chunk, ENTRY_BYTES};
@@ -76,7 +77,7 @@ impl Checkpoint {
         for d in &self.dropped {
             b.extend_from_slice(&d.to_le_bytes());
         }
-        let crc = crc32c::crc32c(&b);
+        let crc = crc32c(&b);
         b.extend_from_slice(&crc.to_le_bytes());
         b
     }
@@ -87,7 +88,7 @@ impl Checkpoint {
             return Err(corrupt("bad magic"));
         }
         let (body, crc) = b.split_at(b.len() - 4);
-        if crc32c::crc32c(body).to_le_bytes() != crc {
+        if crc32c(body).to_le_bytes() != crc {
             return Err(corrupt("checksum mismatch"));
         }
         let version = u32::from_le_bytes([body[8], body[9], body[10], body[11]]);
@@ -308,7 +309,7 @@ mod tests {
         let mut v1 = [&v2[..chunk_end - 8], &v2[chunk_end..]].concat();
         v1[8..12].copy_from_slice(&1u32.to_le_bytes());
         for (old, version) in [(&mut v2, 2), (&mut v1, 1)] {
-            let crc = crc32c::crc32c(old);
+            let crc = ::crc32c::crc32c(old);
             old.extend_from_slice(&crc.to_le_bytes());
             let decoded = Checkpoint::decode(old).unwrap();
             let bytes = if version == 1 { 2 * ENTRY_BYTES } else { 180 };

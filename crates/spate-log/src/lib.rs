@@ -32,6 +32,7 @@
 mod append;
 mod checkpoint;
 pub mod clock;
+mod crc;
 pub mod disk;
 mod error;
 mod index;

@@ -9,6 +9,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::crc::crc32c;
 use crate::disk::{DiskFile, read_exact_at};
 use crate::index::{ENTRY_BYTES, INDEX_DIR, IndexEntry};
 use crate::journal::frame::u64_at;
@@ -50,7 +51,7 @@ pub(crate) fn encode(segment: u64, shards: &[(ShardKey, &[IndexEntry])]) -> Vec<
     let mut b = Vec::with_capacity(HEADER as usize + dir_len + 4 + entries.len());
     b.extend_from_slice(MAGIC);
     b.extend_from_slice(&VERSION.to_le_bytes());
-    b.extend_from_slice(&crc32c::crc32c(&entries).to_le_bytes());
+    b.extend_from_slice(&crc32c(&entries).to_le_bytes());
     for v in [segment, shards.len() as u64, total as u64] {
         b.extend_from_slice(&v.to_le_bytes());
     }
@@ -61,7 +62,7 @@ pub(crate) fn encode(segment: u64, shards: &[(ShardKey, &[IndexEntry])]) -> Vec<
         }
         first += es.len() as u64;
     }
-    let crc = crc32c::crc32c(&b);
+    let crc = crc32c(&b);
     b.extend_from_slice(&crc.to_le_bytes());
     b.extend_from_slice(&entries);
     b
@@ -121,10 +122,10 @@ impl SegmentIndex {
         }
         let (head, entries) = bytes.split_at(entries_at as usize);
         let (body, crc) = head.split_at(head.len() - 4);
-        if crc32c::crc32c(body).to_le_bytes() != crc {
+        if crc32c(body).to_le_bytes() != crc {
             return Err(bad("directory checksum mismatch".into()));
         }
-        if crc32c::crc32c(entries) != entries_crc {
+        if crc32c(entries) != entries_crc {
             return Err(bad("entries checksum mismatch".into()));
         }
         let directory = body[HEADER as usize..]

@@ -2,6 +2,7 @@
 //! CRC covers the body and the body starts with a kind byte. A frame that does not fit in
 //! the file, or whose CRC does not match, marks where a torn write begins.
 
+use crate::crc::crc32c;
 use crate::types::{KEY_ID_LEN, NONCE_LEN, SEAL_TAG_LEN, ShardKey};
 
 /// Bytes before the body: length and CRC.
@@ -67,7 +68,7 @@ fn frame(out: &mut Vec<u8>, body: impl FnOnce(&mut Vec<u8>)) {
     out.extend_from_slice(&[0; FRAME_HEADER]);
     body(out);
     let len = (out.len() - start - FRAME_HEADER) as u32;
-    let crc = crc32c::crc32c(&out[start + FRAME_HEADER..]);
+    let crc = crc32c(&out[start + FRAME_HEADER..]);
     out[start..start + 4].copy_from_slice(&len.to_le_bytes());
     out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
 }
@@ -209,7 +210,7 @@ pub(crate) fn decode(buf: &[u8]) -> Decoded<'_> {
         return Decoded::Incomplete { needed: total };
     }
     let body = &buf[FRAME_HEADER..total];
-    if crc32c::crc32c(body) != crc {
+    if crc32c(body) != crc {
         return Decoded::Bad("checksum mismatch".into());
     }
     let key = |b: &[u8]| ShardKey {

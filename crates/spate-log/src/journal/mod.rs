@@ -16,6 +16,7 @@ pub(crate) mod writer;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::crc::crc32c;
 use crate::disk::{Disk, DiskFile, read_exact_at};
 
 pub(crate) const JOURNAL_DIR: &str = "journal";
@@ -42,7 +43,7 @@ pub(crate) fn segment_header(id: u64) -> Vec<u8> {
     h.extend_from_slice(MAGIC);
     h.extend_from_slice(&VERSION.to_le_bytes());
     h.extend_from_slice(&id.to_le_bytes());
-    let crc = crc32c::crc32c(&h);
+    let crc = crc32c(&h);
     h.extend_from_slice(&crc.to_le_bytes());
     h
 }
