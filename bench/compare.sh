@@ -275,6 +275,7 @@ suite_w4() {
   local vis="visibility --duration $SLICE --warmup $WARMUP"
   interleave \
     "echo rtt@echo $RUN --workload w1-1c" \
+    "echo w4-echo-10k@echo $RUN --workload w1 --rate 10000 --connections 4" \
     "spate-none w4-sub-1k@spate-none $vis --rate 1000 --shards 1 --subscribe" \
     "spate-none w4-sub-10k@spate-none $vis --rate 10000 --shards 10 --subscribe" \
     "spate-none w4-1k@spate-none $vis --rate 1000 --shards 1 --poll-interval-ms 200" \
@@ -285,6 +286,7 @@ suite_w4() {
     "visible_p99_us:latency_p50_us w4-sub-1k@spate-none/rtt@echo <= 10 W4 SubscribeToShard 1k/s 1 shard: put->event p99 vs echo 1-conn RTT p50"
     "visible_p50_us:latency_p50_us w4-sub-10k@spate-none/rtt@echo <= 3 W4 SubscribeToShard 10k/s 10 shards: put->event p50 vs echo 1-conn RTT p50"
     "visible_p99_us:latency_p50_us w4-sub-10k@spate-none/rtt@echo <= 10 W4 SubscribeToShard 10k/s 10 shards: put->event p99 vs echo 1-conn RTT p50"
+    "latency_p99_us:latency_p50_us w4-echo-10k@echo/rtt@echo <= 10 W4 echo's own p99 under the 10k/s open-loop puts vs its RTT p50 (reported: the machine's tail)"
     "visible_p99_beyond_interval_ms w4-1k@spate-none/1 <= 1 W4 polling 1k/s 1 shard: p99 beyond the 200 ms interval, ms"
     "visible_p99_beyond_interval_ms w4-10k@spate-none/1 <= 1 W4 polling 10k/s 10 shards: p99 beyond the 200 ms interval, ms"
     "visible_p50_us:latency_p50_us w4-1k-p0@spate-none/rtt@echo <= 3 W4 back-to-back polling p50 vs echo RTT p50 (reported)"
