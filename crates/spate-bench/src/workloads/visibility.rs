@@ -8,13 +8,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::oneshot;
-
 use hdrhistogram::Histogram;
 
 use super::{Common, parse_seconds};
 use crate::api::Api;
-use crate::conn::{Conn, Prepared, Protocol};
+use crate::conn::{Conn, Prepared};
 use crate::kinesis::{self, Codec, RecordSpec};
 use crate::loadgen::{self, Check, Mode, Plan, PoolEntry};
 use crate::replies::{self, ReadRecord};
@@ -90,8 +88,6 @@ pub async fn run(args: VisibilityArgs) -> anyhow::Result<()> {
             iterators.push(api.shard_iterator(&stream, shard, "LATEST", None).await?);
         }
     }
-    let interval = Duration::from_millis(args.poll_interval_ms);
-    let pollers = Pollers::start(addr, args.common.http, args.codec, iterators, interval).await?;
 
     let total = ((args.warmup + args.duration).as_secs_f64() * rate).ceil() as u64;
     let first_counted = (args.warmup.as_secs_f64() * rate).ceil() as u64;
@@ -127,12 +123,24 @@ pub async fn run(args: VisibilityArgs) -> anyhow::Result<()> {
         duplicates: AtomicU64::new(0),
         producer_done: AtomicBool::new(false),
     });
+    let interval = Duration::from_millis(args.poll_interval_ms);
     let deadline = start + args.warmup + args.duration + interval + Duration::from_secs(5);
-    let pollers = pollers.go(seen.clone(), deadline);
-    let followers: Vec<_> = subscriptions
-        .into_iter()
-        .map(|subscription| tokio::spawn(follow(subscription, deadline, seen.clone())))
-        .collect();
+    let mut consumers = Vec::new();
+    for subscription in subscriptions {
+        consumers.push(tokio::spawn(follow(subscription, deadline, seen.clone())));
+    }
+    for iterator in iterators {
+        let conn = Conn::connect(addr, args.common.http).await?;
+        consumers.push(tokio::spawn(consume(
+            conn,
+            addr,
+            args.codec,
+            iterator,
+            interval,
+            deadline,
+            seen.clone(),
+        )));
+    }
     let plan = Plan {
         addr,
         protocol: args.common.http,
@@ -156,11 +164,9 @@ pub async fn run(args: VisibilityArgs) -> anyhow::Result<()> {
     };
     let outcome = loadgen::run(plan).await?;
     seen.producer_done.store(true, Ordering::Relaxed);
-    let mut consumer_errors = pollers
-        .await
-        .unwrap_or_else(|_| vec!["the pollers' thread ended early".to_owned()]);
-    for follower in followers {
-        if let Err(error) = follower.await? {
+    let mut consumer_errors = Vec::new();
+    for consumer in consumers {
+        if let Err(error) = consumer.await? {
             consumer_errors.push(format!("{error:#}"));
         }
     }
@@ -231,94 +237,6 @@ pub async fn run(args: VisibilityArgs) -> anyhow::Result<()> {
         );
     }
     report.finish(args.common.json_out.as_deref())
-}
-
-/// The polling consumers, on a thread and runtime of their own. On the producer's thread,
-/// whole rounds of polls were timed 8–20 ms late (the server's own histogram had them under
-/// 1.6 ms), so the figure measured this tool. Subscriptions stay on the producer's thread:
-/// there, an event is read as soon as it arrives, where a second thread sleeping on the
-/// same core waits for the spinning producer's time slice to end (p99 4 ms against 1).
-struct Pollers {
-    go: oneshot::Sender<(Arc<Seen>, Instant)>,
-    done: oneshot::Receiver<Vec<String>>,
-}
-
-impl Pollers {
-    /// Starts the thread and returns once every poller is connected.
-    async fn start(
-        addr: std::net::SocketAddr,
-        protocol: Protocol,
-        codec: Codec,
-        iterators: Vec<String>,
-        interval: Duration,
-    ) -> anyhow::Result<Pollers> {
-        let (ready_tx, ready_rx) = oneshot::channel::<anyhow::Result<()>>();
-        let (go, go_rx) = oneshot::channel::<(Arc<Seen>, Instant)>();
-        let (done_tx, done) = oneshot::channel();
-        std::thread::Builder::new()
-            .name("w4-pollers".into())
-            .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime,
-                    Err(error) => {
-                        let _ = ready_tx.send(Err(error.into()));
-                        return;
-                    }
-                };
-                runtime.block_on(async move {
-                    let mut conns = Vec::new();
-                    for _ in &iterators {
-                        match Conn::connect(addr, protocol).await {
-                            Ok(conn) => conns.push(conn),
-                            Err(error) => {
-                                let _ = ready_tx.send(Err(error.into()));
-                                return;
-                            }
-                        }
-                    }
-                    if ready_tx.send(Ok(())).is_err() {
-                        return;
-                    }
-                    // The run gave up before the producer started.
-                    let Ok((seen, deadline)) = go_rx.await else {
-                        return;
-                    };
-                    let tasks: Vec<_> = conns
-                        .into_iter()
-                        .zip(iterators)
-                        .map(|(conn, iterator)| {
-                            let seen = seen.clone();
-                            tokio::spawn(consume(
-                                conn, addr, codec, iterator, interval, deadline, seen,
-                            ))
-                        })
-                        .collect();
-                    let mut errors = Vec::new();
-                    for task in tasks {
-                        match task.await {
-                            Ok(Ok(())) => {}
-                            Ok(Err(error)) => errors.push(format!("{error:#}")),
-                            Err(error) => errors.push(format!("a poller failed: {error}")),
-                        }
-                    }
-                    let _ = done_tx.send(errors);
-                });
-            })?;
-        ready_rx
-            .await
-            .map_err(|_| anyhow::anyhow!("the pollers' thread ended before connecting"))??;
-        Ok(Pollers { go, done })
-    }
-
-    /// Lets the pollers run until `deadline`; the receiver yields their errors.
-    fn go(self, seen: Arc<Seen>, deadline: Instant) -> oneshot::Receiver<Vec<String>> {
-        // A thread that ended already says so through `done`.
-        let _ = self.go.send((seen, deadline));
-        self.done
-    }
 }
 
 async fn consume(
