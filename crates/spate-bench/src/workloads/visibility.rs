@@ -170,8 +170,8 @@ pub async fn run(args: VisibilityArgs) -> anyhow::Result<()> {
             consumer_errors.push(format!("{error:#}"));
         }
     }
-    // Freed only now: its hundreds of thousands of allocations took ~20 ms to free, which
-    // the subscriptions on this thread waited out as the last records arrived.
+    // Freed only now: its hundreds of thousands of allocations took ~20 ms to free, which the
+    // consumers on this thread waited out as the last records arrived (timed that late).
     drop(pool);
 
     let expected = seen.counted.end - seen.counted.start;
