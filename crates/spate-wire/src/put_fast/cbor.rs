@@ -25,9 +25,9 @@ pub(super) fn put_records(pieces: &[Bytes]) -> Option<PutRecordsBody> {
     let mut c = Cursor::new(pieces);
     let (mut stream_name, mut stream_arn, mut records) = (None, None, None);
     c.map(|key, c| match key {
-        "StreamName" => set_once(&mut stream_name, c.text()?),
-        "StreamARN" => set_once(&mut stream_arn, c.text()?),
-        "Records" => set_once(&mut records, entries(c)?),
+        b"StreamName" => set_once(&mut stream_name, c.text()?),
+        b"StreamARN" => set_once(&mut stream_arn, c.text()?),
+        b"Records" => set_once(&mut records, entries(c)?),
         _ => None,
     })?;
     c.end()?;
@@ -43,9 +43,9 @@ pub(super) fn put_record(pieces: &[Bytes]) -> Option<PutRecordBody> {
     let (mut stream_name, mut stream_arn, mut ordering) = (None, None, None);
     let mut record = Entry::default();
     c.map(|key, c| match key {
-        "StreamName" => set_once(&mut stream_name, c.text()?),
-        "StreamARN" => set_once(&mut stream_arn, c.text()?),
-        "SequenceNumberForOrdering" => set_once(&mut ordering, c.text()?),
+        b"StreamName" => set_once(&mut stream_name, c.text()?),
+        b"StreamARN" => set_once(&mut stream_arn, c.text()?),
+        b"SequenceNumberForOrdering" => set_once(&mut ordering, c.text()?),
         _ => record.member(key, c),
     })?;
     c.end()?;
@@ -92,11 +92,11 @@ struct Entry<'a> {
 }
 
 impl<'a> Entry<'a> {
-    fn member(&mut self, key: &str, c: &mut Cursor<'a>) -> Option<()> {
+    fn member(&mut self, key: &[u8], c: &mut Cursor<'a>) -> Option<()> {
         match key {
-            "Data" => set_once(&mut self.data, c.blob()?),
-            "PartitionKey" => set_once(&mut self.partition_key, c.text()?),
-            "ExplicitHashKey" => set_once(&mut self.explicit_hash_key, c.text()?),
+            b"Data" => set_once(&mut self.data, c.blob()?),
+            b"PartitionKey" => set_once(&mut self.partition_key, c.text()?),
+            b"ExplicitHashKey" => set_once(&mut self.explicit_hash_key, c.text()?),
             _ => None,
         }
     }
@@ -247,19 +247,29 @@ impl<'a> Cursor<'a> {
         })
     }
 
+    /// A map's key: a definite text string, as bytes. The members taken are ASCII, so a key
+    /// that is not UTF-8 matches none, and the body goes to the generic parser, as an
+    /// unknown key does; checking UTF-8 here cost two checks per record for nothing.
+    fn key(&mut self) -> Option<Cow<'a, [u8]>> {
+        Some(match self.string(TEXT)? {
+            Content::In(piece, range) => Cow::Borrowed(&piece[range]),
+            Content::Gathered(gathered) => Cow::Owned(gathered),
+        })
+    }
+
     /// Reads a map with text keys, handing each value to `member`, which declines (`None`)
     /// for a key it does not take.
-    fn map(&mut self, mut member: impl FnMut(&str, &mut Self) -> Option<()>) -> Option<()> {
+    fn map(&mut self, mut member: impl FnMut(&[u8], &mut Self) -> Option<()>) -> Option<()> {
         match self.container(MAP)? {
             Some(n) => {
                 for _ in 0..n {
-                    let key = self.text()?;
+                    let key = self.key()?;
                     member(&key, self)?;
                 }
             }
             None => {
                 while !self.at_break()? {
-                    let key = self.text()?;
+                    let key = self.key()?;
                     member(&key, self)?;
                 }
             }

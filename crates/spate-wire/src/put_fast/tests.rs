@@ -370,3 +370,37 @@ proptest! {
         prop_assert_eq!(Some(read), decode_put_records(Codec::Cbor, &Bytes::from(body)));
     }
 }
+
+/// Members' keys are matched as bytes: a key that is not UTF-8, or that is not a member's,
+/// declines (the generic path then answers it), and one cut across pieces still matches.
+#[test]
+fn cbor_keys_match_as_bytes() {
+    let body = |key: &[u8]| {
+        let mut body = vec![0xa2, 0x60 | key.len() as u8];
+        body.extend_from_slice(key);
+        body.extend_from_slice(&[0x42, b'h', b'i', 0x6c]);
+        body.extend_from_slice(b"PartitionKey");
+        body.extend_from_slice(&[0x61, b'k']);
+        body
+    };
+    let good = body(b"Data");
+    let whole = decode_cbor_put_record(&in_pieces(&good, good.len()));
+    assert!(whole.is_some());
+    for size in 1..good.len() {
+        assert_eq!(
+            decode_cbor_put_record(&in_pieces(&good, size)),
+            whole,
+            "{size}"
+        );
+    }
+    for key in [&b"Dat\xff"[..], b"Date", b"data"] {
+        let body = body(key);
+        assert_eq!(
+            decode_cbor_put_record(&in_pieces(&body, 3)),
+            None,
+            "{key:x?}"
+        );
+    }
+    let not_utf8 = body(b"Dat\xff");
+    assert!(crate::decode_request(Operation::PutRecord, Codec::Cbor, &not_utf8).is_err());
+}
