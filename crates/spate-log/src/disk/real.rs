@@ -20,6 +20,9 @@ impl RealDisk {
     }
 }
 
+/// Linux's most bytes per `read` call (`MAX_RW_COUNT`).
+const MAX_READ: usize = 0x7fff_f000;
+
 struct RealFile {
     // Not in append mode: Linux ignores the offset of a positioned write to a file opened
     // with O_APPEND, and the journal overwrites zeros written ahead. Only one thread writes
@@ -88,8 +91,17 @@ impl DiskFile for RealFile {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         let mut done = 0;
         while done < buf.len() {
+            let asked = buf.len() - done;
             match self.file.read_at(&mut buf[done..], offset + done as u64) {
                 Ok(0) => break,
+                // A regular file reads short only where it ends (or past Linux's cap of
+                // just under 2 GiB per call): stopping there spares every read at the
+                // journal's tip (a caught-up subscriber's or poller's) a second call
+                // that would return nothing.
+                Ok(n) if n < asked && asked < MAX_READ => {
+                    done += n;
+                    break;
+                }
                 Ok(n) => done += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
@@ -113,5 +125,26 @@ impl DiskFile for RealFile {
 
     fn sync_data(&self) -> io::Result<()> {
         self.file.sync_data()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_stop_at_the_end_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = RealDisk::new(dir.path());
+        let file = disk.open(Path::new("f"), true).unwrap();
+        file.append(b"0123456789").unwrap();
+        let mut buf = [0u8; 4096];
+        assert_eq!(file.read_at(4, &mut buf).unwrap(), 6);
+        assert_eq!(&buf[..6], b"456789");
+        assert_eq!(file.read_at(10, &mut buf).unwrap(), 0);
+        assert_eq!(file.read_at(99, &mut buf).unwrap(), 0);
+        let mut exact = [0u8; 10];
+        assert_eq!(file.read_at(0, &mut exact).unwrap(), 10);
+        assert_eq!(&exact, b"0123456789");
     }
 }
