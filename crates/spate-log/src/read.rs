@@ -63,7 +63,13 @@ impl Log {
                     entries.partition_point(chunk.count, |e| e.arrival_ms < not_before_ms)?;
                 pos = pos.max(fresh);
             }
-            let mut reader = RecordReader::new(journal.as_ref(), shard, &self.shared().windows);
+            // Entries in an index file: the segment is finished, never written again.
+            let mapped = match entries {
+                Entries::File { .. } => journal.map_finished(),
+                Entries::Memory(_) => None,
+            };
+            let mut reader =
+                RecordReader::new(journal.as_ref(), mapped, shard, &self.shared().windows);
             while pos < chunk.count {
                 let n = (chunk.count - pos)
                     .min(ENTRIES_PER_READ)

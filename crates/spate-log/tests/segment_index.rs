@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::*;
-use spate_log::disk::{CrashDisk, Disk};
+use spate_log::disk::{CrashDisk, Disk, RealDisk};
 use spate_log::{Durability, Log, LogConfig, ManualClock, ShardKey};
 
 fn names(disk: &dyn Disk, dir: &str) -> Vec<String> {
@@ -362,4 +362,74 @@ fn reads_racing_the_indexer_see_every_committed_record() {
     reader.join().unwrap();
     assert_eq!(read_all(&log, shard).len(), 1_500);
     assert_one_index_per_finished_segment(&log, &disk);
+}
+
+/// On a real filesystem finished segments are read through memory mappings: reads match
+/// the model before and after reopening, and a flipped bit in a finished segment is still
+/// caught.
+#[test]
+fn finished_segments_on_a_real_disk_read_through_mappings() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk: Arc<dyn Disk> = Arc::new(RealDisk::new(dir.path()));
+    let clock = Arc::new(ManualClock::new(1_000));
+    let cfg = || config(700, Durability::Fsync);
+    let log = open(cfg(), disk.clone(), clock.clone());
+    let shards = [key(1, 0), key(1, 3), key(2, 0)];
+    for s in shards {
+        log.register_shard(s, 0).unwrap();
+    }
+    let mut model = Model::new();
+    workload(&log, &clock, &shards, 120, &mut model);
+    assert_one_index_per_finished_segment(&log, disk.as_ref());
+    check(&log, &model);
+    log.shutdown().unwrap();
+    let log = open(cfg(), disk.clone(), clock.clone());
+    check(&log, &model);
+
+    // Stream 2's oldest record, in the first segment it wrote to, flipped on disk.
+    let shard = key(2, 0);
+    let (segments, _) = segments_and_indexes(disk.as_ref());
+    let first = log.read(shard, 0, i64::MIN, 1, usize::MAX).unwrap().records;
+    let data = &first[0].data;
+    log.shutdown().unwrap();
+    let path = dir
+        .path()
+        .join("journal")
+        .join(format!("{:020}.log", segments[0]));
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes
+        .windows(data.len())
+        .position(|w| w == &data[..])
+        .expect("the record's data is in the segment");
+    bytes[at] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    let log = open(cfg(), disk.clone(), clock.clone());
+    assert!(log.read(shard, 0, i64::MIN, 1, usize::MAX).is_err());
+}
+
+/// Records sliced from a mapped segment stay whole after retention deletes the segment.
+#[test]
+fn records_from_a_mapped_segment_outlive_its_deletion() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk: Arc<dyn Disk> = Arc::new(RealDisk::new(dir.path()));
+    let clock = Arc::new(ManualClock::new(0));
+    let log = open(config(700, Durability::Fsync), disk.clone(), clock.clone());
+    let shard = key(1, 0);
+    log.register_shard(shard, 0).unwrap();
+    log.set_retention(1, Duration::from_millis(1_000));
+    let mut model = Model::new();
+    workload(&log, &clock, &[shard], 60, &mut model);
+    assert_one_index_per_finished_segment(&log, disk.as_ref());
+    let held = log
+        .read(shard, 0, i64::MIN, 10, usize::MAX)
+        .unwrap()
+        .records;
+    assert_eq!(held.len(), 10);
+    let (before, _) = segments_and_indexes(disk.as_ref());
+    log.enforce_retention(1_000_000).unwrap();
+    let (after, _) = segments_and_indexes(disk.as_ref());
+    assert!(!after.contains(&before[0]), "{before:?} -> {after:?}");
+    for r in &held {
+        assert_eq!(r.data, model[&shard][&r.counter].1);
+    }
 }

@@ -13,6 +13,8 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 pub use crash::CrashDisk;
 pub use memory::MemoryDisk;
 pub use real::RealDisk;
@@ -59,6 +61,14 @@ pub trait DiskFile: Send + Sync {
     fn truncate(&self, len: u64) -> io::Result<()>;
     /// Makes the contents durable (`fdatasync`).
     fn sync_data(&self) -> io::Result<()>;
+    /// The whole file as bytes mapped from it, so reads slice it instead of copying it out
+    /// of the page cache; `None` where there is no such view (files in memory) or it could
+    /// not be made. Only for a file that is never written or truncated again, a finished
+    /// journal segment: the view is made once and reused, and its length is the file's
+    /// at that moment.
+    fn map_finished(&self) -> Option<Bytes> {
+        None
+    }
 }
 
 /// Reads exactly `buf.len()` bytes at `offset`, or fails with `UnexpectedEof`.

@@ -38,8 +38,13 @@ pub(crate) struct RecordReader<'f> {
 }
 
 impl<'f> RecordReader<'f> {
+    /// A reader of `file`. `mapped`, the whole file as mapped bytes (a finished segment's),
+    /// is the window for every frame in it: records are sliced from the page cache with no
+    /// copy. A frame the mapping does not hold whole is read from the file, as are all frames
+    /// of a file without one.
     pub(crate) fn new(
         file: &'f dyn DiskFile,
+        mapped: Option<Bytes>,
         shard: ShardKey,
         windows: &'f WindowPool,
     ) -> RecordReader<'f> {
@@ -47,7 +52,7 @@ impl<'f> RecordReader<'f> {
             file,
             shard,
             windows,
-            window: Bytes::new(),
+            window: mapped.unwrap_or_default(),
             start: 0,
             adjacent: true,
         }
@@ -395,7 +400,7 @@ mod tests {
     fn reads_every_record_whole_with_few_reads_per_run() {
         let (file, entries) = journal();
         let windows = WindowPool::default();
-        let mut reader = RecordReader::new(&file, A, &windows);
+        let mut reader = RecordReader::new(&file, None, A, &windows);
         for (i, e) in entries.iter().enumerate() {
             let record = reader.read(&entries[i..], usize::MAX).unwrap();
             assert_eq!(record.counter, e.counter);
@@ -420,7 +425,7 @@ mod tests {
         let (file, entries) = journal();
         let windows = WindowPool::default();
         let pass = |budget: usize| {
-            let mut reader = RecordReader::new(&file, A, &windows);
+            let mut reader = RecordReader::new(&file, None, A, &windows);
             (0..entries.len())
                 .map(|i| {
                     let record = reader.read(&entries[i..], budget).unwrap();
@@ -443,17 +448,52 @@ mod tests {
         let (file, entries) = journal();
         let windows = WindowPool::default();
         for e in &entries {
-            let mut reader = RecordReader::new(&file, A, &windows);
+            let mut reader = RecordReader::new(&file, None, A, &windows);
             let record = reader.read(std::slice::from_ref(e), 0).unwrap();
             assert_eq!(record.counter, e.counter);
         }
+    }
+
+    /// A mapped file is read without a single read call; a mapping that ends early (the
+    /// file grew after it was made, which a finished segment never does) falls back to
+    /// reading the frames it lacks.
+    #[test]
+    fn mapped_files_are_sliced_and_short_mappings_fall_back_to_reads() {
+        let (file, entries) = journal();
+        let windows = WindowPool::default();
+        let whole = Bytes::from(file.bytes.clone());
+        let cut = entries[25].offset as usize + 10;
+        for (mapped, reads) in [(whole.clone(), 0), (whole.slice(..cut), 1)] {
+            file.reads.store(0, Ordering::Relaxed);
+            let mut reader = RecordReader::new(&file, Some(mapped), A, &windows);
+            for (i, e) in entries.iter().enumerate() {
+                let record = reader.read(&entries[i..], usize::MAX).unwrap();
+                assert_eq!(record.counter, e.counter);
+                if e.counter != 30 {
+                    assert_eq!(record.data, data(e.counter));
+                }
+            }
+            let done = file.reads.load(Ordering::Relaxed);
+            assert!(done >= reads && done < 20, "{done} reads");
+            if reads == 0 {
+                assert_eq!(done, 0);
+            }
+        }
+        // A mapped frame's checksum is checked like a read one's.
+        let mut bad = file.bytes.clone();
+        bad[entries[2].offset as usize + 40] ^= 1;
+        let mut reader = RecordReader::new(&file, Some(Bytes::from(bad)), A, &windows);
+        assert!(matches!(
+            reader.read(&entries[2..], usize::MAX),
+            Err(LogError::Corrupt(_))
+        ));
     }
 
     #[test]
     fn checksums_and_the_promised_counter_are_checked() {
         let (mut file, entries) = journal();
         let windows = WindowPool::default();
-        let mut reader = RecordReader::new(&file, A, &windows);
+        let mut reader = RecordReader::new(&file, None, A, &windows);
         let wrong = IndexEntry {
             counter: 99,
             ..entries[1]
@@ -464,7 +504,7 @@ mod tests {
         ));
         let at = entries[2].offset as usize + 40;
         file.bytes[at] ^= 1;
-        let mut reader = RecordReader::new(&file, A, &windows);
+        let mut reader = RecordReader::new(&file, None, A, &windows);
         assert!(reader.read(&entries[..1], usize::MAX).is_ok());
         assert!(matches!(
             reader.read(&entries[2..], usize::MAX),
