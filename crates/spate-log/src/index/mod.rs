@@ -161,16 +161,18 @@ impl Entries {
         count: u64,
         before: impl Fn(&IndexEntry) -> bool,
     ) -> io::Result<u64> {
-        if let Entries::Memory(mem) = self {
-            let mem = read(mem);
-            let end = usize::try_from(count).unwrap_or(usize::MAX).min(mem.len());
-            return Ok(mem[..end].partition_point(before) as u64);
-        }
+        let (index, first) = match self {
+            Entries::Memory(mem) => {
+                let mem = read(mem);
+                let end = usize::try_from(count).unwrap_or(usize::MAX).min(mem.len());
+                return Ok(mem[..end].partition_point(before) as u64);
+            }
+            Entries::File { index, first } => (index, *first),
+        };
         let (mut lo, mut hi) = (0, count);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let entry = self.read(mid, 1)?;
-            if entry.first().is_some_and(&before) {
+            if before(&index.entry(first + mid)?) {
                 lo = mid + 1;
             } else {
                 hi = mid;
