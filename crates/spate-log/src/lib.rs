@@ -52,6 +52,6 @@ pub use log::Log;
 pub use stats::{GROUP_RECORDS_BOUNDS, LogStats, SYNC_SECONDS_BOUNDS};
 pub use types::{
     Appended, Durability, KEY_ID_LEN, KeyHasher, LogConfig, NONCE_LEN, NewRecord, ReadBatch,
-    SEAL_TAG_LEN, SealedPayload, Sealer, ShardKey, ShardState, StoredRecord,
+    SEAL_TAG_LEN, SealedPayload, Sealer, ShardKey, ShardState, ShardTip, StoredRecord,
     split_sealed_plaintext,
 };

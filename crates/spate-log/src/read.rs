@@ -12,7 +12,7 @@ use crate::journal::reader::RecordReader;
 use crate::log::Log;
 use crate::state::ShardIndexState;
 use crate::sync::{lock, read, write};
-use crate::types::{ReadBatch, ShardKey, ShardState};
+use crate::types::{ReadBatch, ShardKey, ShardState, ShardTip};
 
 /// Index entries fetched per positioned read.
 const ENTRIES_PER_READ: u64 = 512;
@@ -118,6 +118,20 @@ impl Log {
             next_counter: snap.committed_next,
             last_arrival_ms: snap.last_arrival,
             first_counter: self.seek_in(&snap, shard, not_before_ms)?,
+        })
+    }
+
+    /// Where the shard's committed records end: [`Log::shard_state`] without the search for
+    /// the oldest retained record, for readers that only ask whether they caught up.
+    pub fn shard_tip(&self, shard: ShardKey) -> Result<ShardTip, LogError> {
+        let view = read(&self.shared().shards)
+            .get(&shard)
+            .cloned()
+            .ok_or(LogError::UnknownShard(shard))?;
+        let state = lock(&view.state);
+        Ok(ShardTip {
+            next_counter: state.committed_next,
+            last_arrival_ms: state.last_arrival,
         })
     }
 

@@ -186,6 +186,15 @@ pub struct ReadBatch {
     pub next_counter: u64,
 }
 
+/// Where a shard's committed records end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardTip {
+    /// The counter the next committed record will have at least.
+    pub next_counter: u64,
+    /// Arrival time of the last committed record, if the shard ever had one.
+    pub last_arrival_ms: Option<i64>,
+}
+
 /// A shard's committed extent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShardState {

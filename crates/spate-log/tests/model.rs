@@ -162,6 +162,11 @@ fn run(ops: Vec<Op>) {
                     state.last_arrival_ms,
                     model.records[shard].last().map(|r| r.arrival_ms)
                 );
+                let tip = log.shard_tip(SHARDS[shard]).unwrap();
+                assert_eq!(
+                    (tip.next_counter, tip.last_arrival_ms),
+                    (state.next_counter, state.last_arrival_ms)
+                );
             }
             Op::Clock(delta) => {
                 now += delta;

@@ -172,9 +172,7 @@ impl Engine {
                 .map_err(ApiError::internal)?;
             // Opened here, off the async workers, like the read itself.
             kms.open_records(&mut batch.records, &region, &account)?;
-            let tip = log
-                .shard_state(key, trim_horizon)
-                .map_err(ApiError::internal)?;
+            let tip = log.shard_tip(key).map_err(ApiError::internal)?;
             Ok::<_, ApiError>((batch, tip))
         })
         .await

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use spate_log::{ReadBatch, ShardState};
+use spate_log::{ReadBatch, ShardTip};
 use spate_meta::ConsumerStatus;
 use spate_types::limits::{MAX_GET_RECORDS_LIMIT, SUBSCRIPTION_BYTES_PER_SEC};
 use tokio::sync::oneshot::error::TryRecvError;
@@ -118,7 +118,7 @@ impl Subscription {
         Ok(engine.trim_horizon_ms(&state.record))
     }
 
-    async fn read(&self, trim_horizon: i64) -> Result<(ReadBatch, ShardState), ApiError> {
+    async fn read(&self, trim_horizon: i64) -> Result<(ReadBatch, ShardTip), ApiError> {
         let log = self.engine.inner.log.clone();
         let (key, from) = (self.key, self.position);
         let kms = self.engine.inner.config.kms.clone();
@@ -138,9 +138,7 @@ impl Subscription {
                 .map_err(ApiError::internal)?;
             // A record whose key is unusable ends the subscription with the KMS exception.
             kms.open_records(&mut batch.records, &region, &account)?;
-            let tip = log
-                .shard_state(key, trim_horizon)
-                .map_err(ApiError::internal)?;
+            let tip = log.shard_tip(key).map_err(ApiError::internal)?;
             Ok::<_, ApiError>((batch, tip))
         };
         if inline {
@@ -158,7 +156,7 @@ impl Subscription {
     fn deliver(
         &mut self,
         batch: ReadBatch,
-        tip: ShardState,
+        tip: ShardTip,
         trim_horizon: i64,
         now: Instant,
     ) -> Option<SubscribeToShardEvent> {
