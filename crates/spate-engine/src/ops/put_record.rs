@@ -143,15 +143,6 @@ struct ByShard<T> {
 /// Entries found by a scan; beyond this many, through the index.
 const SCAN_MAX: usize = 8;
 
-impl<T> Default for ByShard<T> {
-    fn default() -> Self {
-        ByShard {
-            entries: Vec::new(),
-            index: HashMap::default(),
-        }
-    }
-}
-
 impl<T> ByShard<T> {
     fn with_capacity(shards: usize) -> ByShard<T> {
         ByShard {
@@ -171,10 +162,12 @@ impl<T> ByShard<T> {
             self.entries.push((shard_index, new()));
             let at = self.entries.len() - 1;
             if self.entries.len() == SCAN_MAX + 1 {
-                self.index = (0..)
-                    .zip(&self.entries)
-                    .map(|(at, (i, _))| (*i, at))
-                    .collect();
+                // Sized for the entries' room at least: growing it shard by shard rehashed
+                // it eight times over a batch spread across hundreds of shards.
+                let room = self.entries.capacity().max(4 * SCAN_MAX);
+                self.index = HashMap::with_capacity_and_hasher(room, Default::default());
+                self.index
+                    .extend((0..).zip(&self.entries).map(|(at, (i, _))| (*i, at)));
             } else if self.entries.len() > SCAN_MAX + 1 {
                 self.index.insert(shard_index, at);
             }
@@ -185,10 +178,14 @@ impl<T> ByShard<T> {
 }
 
 /// A batch's totals by shard, in first-seen order.
-#[derive(Default)]
 struct ShardTotals(ByShard<ShardTotal>);
 
 impl ShardTotals {
+    /// Room for `shards` shards, at most as many as the batch can touch.
+    fn with_capacity(shards: usize) -> ShardTotals {
+        ShardTotals(ByShard::with_capacity(shards))
+    }
+
     fn add(&mut self, shard_index: u32, size: usize, data_bytes: usize) {
         let total = self.0.entry(shard_index, || ShardTotal {
             shard_index,
@@ -340,17 +337,18 @@ impl Engine {
             };
             match appended {
                 Ok(appended) => {
-                    let (on_demand, enabled) = {
+                    let (on_demand, enabled, shard_count) = {
                         let state = stream.read();
                         let record = &state.record;
                         (
                             record.mode == StreamMode::OnDemand,
                             Enabled::of(&record.shard_level_metrics),
+                            record.shards.len(),
                         )
                     };
                     // Counted per shard, not per record: one lock and a few atomics for a
                     // batch that mostly lands on a handful of shards.
-                    let mut by_shard = ShardTotals::default();
+                    let mut by_shard = ShardTotals::with_capacity(routes.len().min(shard_count));
                     for (record, route) in admitted() {
                         by_shard.add(route.shard_index, record.size(), record.data.0.len());
                     }
@@ -530,10 +528,14 @@ mod tests {
 
     proptest::proptest! {
         /// Entries come back in first-seen order, each shard's once, however many shards a
-        /// batch spreads over (so across the switch from scanning to the index).
+        /// batch spreads over (so across the switch from scanning to the index) and however
+        /// much room it was given.
         #[test]
-        fn by_shard_keeps_first_seen_order(shards in proptest::collection::vec(0u32..40, 0..200)) {
-            let mut by_shard = ByShard::default();
+        fn by_shard_keeps_first_seen_order(
+            shards in proptest::collection::vec(0u32..40, 0..200),
+            room in 0usize..60,
+        ) {
+            let mut by_shard = ByShard::with_capacity(room);
             let mut model: Vec<(u32, usize)> = Vec::new();
             for &shard in &shards {
                 *by_shard.entry(shard, || 0usize) += 1;
