@@ -139,7 +139,7 @@ impl DiskFile for RealFile {
             .get_or_init(|| match map(&self.file) {
                 Ok(mapped) => Some(Bytes::from_owner(mapped)),
                 Err(error) => {
-                    tracing::warn!(%error, "mapping a finished journal segment; reading it instead");
+                    tracing::warn!(%error, "could not map a finished log file; reading it instead");
                     None
                 }
             })
