@@ -83,14 +83,23 @@ impl<'f> RecordReader<'f> {
             if let Some(rel) = held {
                 match frame::decode(&self.window[rel..]) {
                     Decoded::Incomplete { needed } => {
-                        if loaded && self.window.len() < want {
-                            return Err(io::Error::new(
+                        let past_end = || {
+                            io::Error::new(
                                 io::ErrorKind::UnexpectedEof,
                                 format!(
                                     "frame at offset {offset} runs past the end of its segment"
                                 ),
                             )
-                            .into());
+                        };
+                        if loaded && self.window.len() < want {
+                            return Err(past_end().into());
+                        }
+                        // A length field is believed only as far as the file goes: a
+                        // damaged one must not size a buffer of gigabytes.
+                        if needed > WINDOW_MAX as usize
+                            && needed as u64 > self.file.size()?.saturating_sub(offset)
+                        {
+                            return Err(past_end().into());
                         }
                         want = want.max(needed);
                     }
@@ -330,6 +339,8 @@ mod tests {
     struct Counted {
         bytes: Vec<u8>,
         reads: AtomicUsize,
+        /// The longest read asked for.
+        longest: AtomicUsize,
     }
 
     impl DiskFile for Counted {
@@ -338,6 +349,7 @@ mod tests {
         }
         fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
             self.reads.fetch_add(1, Ordering::Relaxed);
+            self.longest.fetch_max(buf.len(), Ordering::Relaxed);
             let start = (offset as usize).min(self.bytes.len());
             let n = buf.len().min(self.bytes.len() - start);
             buf[..n].copy_from_slice(&self.bytes[start..start + n]);
@@ -392,6 +404,7 @@ mod tests {
         let file = Counted {
             bytes,
             reads: AtomicUsize::new(0),
+            longest: AtomicUsize::new(0),
         };
         (file, entries)
     }
@@ -510,6 +523,18 @@ mod tests {
             reader.read(&entries[2..], usize::MAX),
             Err(LogError::Corrupt(_))
         ));
+        // A length field claiming more than the file holds is an error, read no further.
+        let mut long = file.bytes.clone();
+        let at = entries[3].offset as usize;
+        long[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let long = Counted {
+            bytes: long,
+            reads: AtomicUsize::new(0),
+            longest: AtomicUsize::new(0),
+        };
+        let mut reader = RecordReader::new(&long, None, A, &windows);
+        assert!(reader.read(&entries[3..4], 1).is_err());
+        assert!(long.longest.load(Ordering::Relaxed) <= WINDOW_MAX as usize);
         // An offset past the end is an error, not a loop.
         let past = IndexEntry {
             offset: file.bytes.len() as u64 + 10,
