@@ -48,6 +48,9 @@
 #   test_retention.py   retention enforced with the test-only --retention-hour-ms: expired records
 #                       are not returned (nor brought back by a longer retention) and their disk
 #                       space is reclaimed.
+#   test_segments.py    records across a dozen small journal segments (--segment-bytes) read back
+#                       whole and in order from TRIM_HORIZON and from sequence numbers inside
+#                       finished (memory-mapped) segments, before and after a restart.
 #   test_policies.py    boto3 get/put/delete_resource_policy, a refused Condition, and
 #                       AccessDeniedException ClientErrors for a credential's explicit Deny and
 #                       for another account until the stream's policy shares it (--auth sigv4).
