@@ -61,6 +61,12 @@ pub trait DiskFile: Send + Sync {
     fn truncate(&self, len: u64) -> io::Result<()>;
     /// Makes the contents durable (`fdatasync`).
     fn sync_data(&self) -> io::Result<()>;
+    /// Starts writing `[offset, offset + len)` to the device without waiting for it, so a
+    /// later [`DiskFile::sync_data`] finds little left to write. Durability is unchanged:
+    /// only `sync_data` promises anything. Nothing to do where there is no device.
+    fn start_writeback(&self, _offset: u64, _len: u64) -> io::Result<()> {
+        Ok(())
+    }
     /// The whole file as bytes mapped from it, so reads slice it instead of copying it out
     /// of the page cache; `None` where there is no such view (files in memory) or it could
     /// not be made. Only for a file that is never written or truncated again, a finished

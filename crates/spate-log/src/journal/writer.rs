@@ -32,6 +32,9 @@ const ZERO_AHEAD: usize = 1 << 20;
 /// by the data, and zeros would double the bytes written.
 const ZERO_AHEAD_MAX_GROUP: usize = ZERO_AHEAD / 4;
 static ZEROS: [u8; ZERO_AHEAD] = [0; ZERO_AHEAD];
+/// Without a sync per group, the journal asks the device to start writing every this many
+/// bytes (see [`Writer::start_writeback`]).
+const WRITEBACK_STEP: u64 = 4 << 20;
 
 pub(crate) struct Writer {
     pub shared: Arc<Shared>,
@@ -342,6 +345,7 @@ impl Writer {
             }
         }
         self.unsynced = true;
+        self.start_writeback(base, self.active.len);
         self.shared.stats.group_written(placed.len(), buf.len());
         let interval_due = matches!(self.shared.config.durability,
             Durability::Interval(every) if self.last_sync.elapsed() >= every);
@@ -368,6 +372,26 @@ impl Writer {
             }
         }
         Ok(())
+    }
+
+    /// Starts the device writing each whole `WRITEBACK_STEP` of the segment that the group
+    /// `[from, to)` completed, where groups are not synced one by one. Left to the kernel,
+    /// the dirty pages of a whole segment waited for the sync that finishes it: at W2's
+    /// load with `--durability none`, a stall of tens of milliseconds every 64 MiB, the
+    /// writer holding the journal meanwhile (11–15% of the server's core idle in iowait).
+    fn start_writeback(&self, from: u64, to: u64) {
+        if self.shared.config.durability == Durability::Fsync {
+            return;
+        }
+        let step = WRITEBACK_STEP;
+        let (first, last) = (from / step, to / step);
+        if last > first {
+            let (start, end) = ((from / step) * step, last * step);
+            // Only a head start: a failure here shows, if it matters, at the next sync.
+            if let Err(error) = self.active.file.start_writeback(start, end - start) {
+                tracing::debug!(%error, "starting the journal's writeback");
+            }
+        }
     }
 
     /// Whether to write more zeros ahead after a group of `bytes`: when fewer than
