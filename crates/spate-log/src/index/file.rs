@@ -86,6 +86,11 @@ pub(crate) struct SegmentIndex {
 impl SegmentIndex {
     /// Reads and checks the file of `segment` (see [`SegmentIndex::over`]).
     pub(crate) fn load(file: Arc<dyn DiskFile>, segment: u64) -> io::Result<SegmentIndex> {
+        // Checked through the mapping the index keeps, where there is one, rather than read
+        // into a buffer as well.
+        if let Some(mapped) = file.map_finished() {
+            return SegmentIndex::over(file, segment, &mapped);
+        }
         let size = usize::try_from(file.size()?).map_err(io::Error::other)?;
         let mut bytes = vec![0; size];
         read_exact_at(file.as_ref(), 0, &mut bytes)?;
