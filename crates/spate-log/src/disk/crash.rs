@@ -1,5 +1,5 @@
 //! A disk that can lose power. It remembers, per file, the contents as of the last
-//! `sync_data` and the writes since, and per directory the entries as of the last
+//! `sync_data` (the writes made before that sync started) and the writes since, and per directory the entries as of the last
 //! `sync_dir`. A crash can be scheduled at the N-th mutating operation: that operation fails
 //! (a write may leave a random prefix behind) and so does every later one, which poisons the
 //! log the way a dying disk would. [`CrashDisk::crash_image`] then yields what a reboot would
@@ -118,6 +118,10 @@ impl Power {
         }
         Ok(Fate::Proceed)
     }
+
+    fn has_crashed(&self) -> bool {
+        lock(&self.state).crashed
+    }
 }
 
 /// splitmix64: tiny, seedable, good enough to pick tear points.
@@ -159,7 +163,7 @@ impl CrashDisk {
 
     /// Whether the disk has crashed.
     pub fn has_crashed(&self) -> bool {
-        lock(&self.power.state).crashed
+        self.power.has_crashed()
     }
 
     /// Mutating operations so far (to pick crash points within a run's range).
@@ -345,8 +349,15 @@ impl DiskFile for CrashFile {
         if let Fate::Crash(_) = self.power.mutate()? {
             return Err(crashed());
         }
+        // Only the writes made before the sync started are durable when it returns: one
+        // made meanwhile (by another thread) may or may not be, as with `fdatasync`.
+        let covered = lock(&self.contents).unsynced.len();
         if let Some(latency) = self.power.sync_latency {
             std::thread::sleep(latency);
+            // The power failed during the flush: it did not finish.
+            if self.power.has_crashed() {
+                return Err(crashed());
+            }
         }
         self.power.syncs.fetch_add(1, Ordering::SeqCst);
         let mut c = lock(&self.contents);
@@ -354,7 +365,7 @@ impl DiskFile for CrashFile {
         let Contents {
             synced, unsynced, ..
         } = &mut *c;
-        for change in unsynced.drain(..) {
+        for change in unsynced.drain(..covered) {
             change.apply(synced);
         }
         Ok(())
