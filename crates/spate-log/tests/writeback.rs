@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use common::*;
-use spate_log::disk::{Disk, DiskFile, MemoryDisk};
+use spate_log::disk::{DiskFile, MemoryDisk};
 use spate_log::{Durability, ManualClock, ShardKey};
 
 const SHARD: ShardKey = ShardKey {
@@ -23,44 +23,11 @@ const STEP: u64 = 4 << 20;
 /// The writeback ranges asked for, by file.
 type Asked = Arc<Mutex<Vec<(PathBuf, u64, u64)>>>;
 
-/// A memory disk that records `start_writeback` calls.
-struct Recording {
-    inner: MemoryDisk,
-    asked: Asked,
-}
-
+/// A file that records `start_writeback` calls.
 struct RecordingFile {
     inner: Arc<dyn DiskFile>,
     path: PathBuf,
     asked: Asked,
-}
-
-impl Disk for Recording {
-    fn open(&self, path: &Path, create: bool) -> io::Result<Arc<dyn DiskFile>> {
-        Ok(Arc::new(RecordingFile {
-            inner: self.inner.open(path, create)?,
-            path: path.to_path_buf(),
-            asked: self.asked.clone(),
-        }))
-    }
-    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        self.inner.create_dir_all(path)
-    }
-    fn list_dir(&self, path: &Path) -> io::Result<Vec<String>> {
-        self.inner.list_dir(path)
-    }
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.inner.rename(from, to)
-    }
-    fn remove_file(&self, path: &Path) -> io::Result<()> {
-        self.inner.remove_file(path)
-    }
-    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
-        self.inner.remove_dir_all(path)
-    }
-    fn sync_dir(&self, path: &Path) -> io::Result<()> {
-        self.inner.sync_dir(path)
-    }
 }
 
 impl DiskFile for RecordingFile {
@@ -98,9 +65,18 @@ impl DiskFile for RecordingFile {
 /// ranges asked for, and checks every record reads back.
 fn write(durability: Durability) -> Vec<(PathBuf, u64, u64)> {
     let asked = Asked::default();
-    let disk = Recording {
-        inner: MemoryDisk::new(),
-        asked: asked.clone(),
+    let disk = {
+        let asked = asked.clone();
+        WrappingDisk {
+            inner: MemoryDisk::new(),
+            wrap: move |path: &Path, inner| -> Arc<dyn DiskFile> {
+                Arc::new(RecordingFile {
+                    inner,
+                    path: path.to_path_buf(),
+                    asked: asked.clone(),
+                })
+            },
+        }
     };
     let log = open(
         config(10 << 20, durability),

@@ -2,12 +2,14 @@
 #![allow(dead_code)]
 
 use std::future::Future;
+use std::io;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use bytes_utils::Str;
-use spate_log::disk::Disk;
+use spate_log::disk::{Disk, DiskFile, MemoryDisk};
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use spate_log::{
@@ -24,6 +26,7 @@ pub fn config(segment_bytes: u64, durability: Durability) -> LogConfig {
         max_pending_bytes: 1 << 20,
         checkpoint_interval: Duration::ZERO,
         retention_sweep_interval: Duration::ZERO,
+        ..LogConfig::default()
     }
 }
 
@@ -113,4 +116,38 @@ pub fn toy_open(record: &StoredRecord) -> Option<(Str, Bytes)> {
     }
     let plain: Vec<u8> = body.iter().map(|b| b ^ sealed.nonce[0]).collect();
     split_sealed_plaintext(Bytes::from(plain))
+}
+
+/// A memory disk whose files are wrapped as they are opened, for tests that watch or hold
+/// some of their operations: `wrap` gets each file's path and the memory disk's file.
+pub struct WrappingDisk<W> {
+    pub inner: MemoryDisk,
+    pub wrap: W,
+}
+
+impl<W> Disk for WrappingDisk<W>
+where
+    W: Fn(&Path, Arc<dyn DiskFile>) -> Arc<dyn DiskFile> + Send + Sync + 'static,
+{
+    fn open(&self, path: &Path, create: bool) -> io::Result<Arc<dyn DiskFile>> {
+        Ok((self.wrap)(path, self.inner.open(path, create)?))
+    }
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        self.inner.create_dir_all(path)
+    }
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        self.inner.list_dir(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.inner.rename(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        self.inner.remove_file(path)
+    }
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
+        self.inner.remove_dir_all(path)
+    }
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        self.inner.sync_dir(path)
+    }
 }
