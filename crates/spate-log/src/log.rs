@@ -68,6 +68,7 @@ impl Log {
                 poisoned: false,
                 closing: false,
                 writer_asleep: false,
+                synced: None,
                 shards: Default::default(),
             }),
             wake_writer: Condvar::new(),

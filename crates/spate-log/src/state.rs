@@ -95,6 +95,9 @@ pub(crate) struct Queue {
     /// nobody waiting, and a busy (or already woken) writer takes everything queued when it
     /// next looks anyway.
     pub writer_asleep: bool,
+    /// The outcome of the sync the writer last handed to its syncer (and how long it
+    /// took), until the writer takes it.
+    pub synced: Option<std::io::Result<Duration>>,
     pub shards: ShardMap<Assign>,
 }
 

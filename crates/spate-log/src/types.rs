@@ -80,6 +80,11 @@ pub struct LogConfig {
     pub checkpoint_interval: Duration,
     /// How often expired segments are looked for.
     pub retention_sweep_interval: Duration,
+    /// In `Fsync` mode, a group of at least this many bytes of records is synced on a
+    /// thread of its own while the writer copies the next groups into the journal; a
+    /// smaller one, whose copy costs less than handing its sync over, is synced by the
+    /// writer. 0 hands every group over.
+    pub overlap_min_group_bytes: usize,
 }
 
 impl Default for LogConfig {
@@ -91,6 +96,7 @@ impl Default for LogConfig {
             max_pending_bytes: 64 << 20,
             checkpoint_interval: Duration::from_secs(30),
             retention_sweep_interval: Duration::from_secs(60),
+            overlap_min_group_bytes: 256 << 10,
         }
     }
 }

@@ -3,7 +3,8 @@
 //! check every acknowledged record is there (unless retention had expired it), unchanged,
 //! in order, and that counters go on above every acknowledged one, even when retention
 //! deleted a shard's records. Half the appenders seal their records, so sealed frames
-//! (kind 4) go through every crash point too. Several generations per seed, several seeds.
+//! (kind 4) go through every crash point too. Several generations per seed, several seeds;
+//! in half of them syncs take time, so the writer writes groups while one is in flight.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -48,9 +49,18 @@ const RETENTION_MS: [i64; 2] = [60, 25];
 /// Acknowledged records per shard: counter → (arrival, partition key, data).
 type Acked = BTreeMap<ShardKey, BTreeMap<u64, (i64, String, Vec<u8>)>>;
 
-fn cfg() -> LogConfig {
-    // Tiny segments so rolls happen often.
-    config(1_500, Durability::Fsync)
+/// Tiny segments so rolls happen often, and the writer syncs each group itself. With slow
+/// syncs, every group is handed to the syncer (groups here are far smaller than the
+/// default's bound), and segments are a few times larger, so that groups are written while
+/// a sync is in flight between the rolls (which wait for it).
+fn cfg(slow_syncs: bool) -> LogConfig {
+    if !slow_syncs {
+        return config(1_500, Durability::Fsync);
+    }
+    LogConfig {
+        overlap_min_group_bytes: 0,
+        ..config(6_000, Durability::Fsync)
+    }
 }
 
 fn register(log: &Log) -> Result<(), spate_log::LogError> {
@@ -177,7 +187,11 @@ fn workload(
 fn run_seed(seed: u64) {
     let mut rng = seed;
     let clock = Arc::new(ManualClock::new(1_000));
-    let mut disk = CrashDisk::new(seed);
+    // With a flush that takes time, groups are written while a sync is in flight, and the
+    // power fails with some of them written but not yet synced.
+    let slow_syncs = seed % 2 == 1;
+    let latency = slow_syncs.then_some(Duration::from_micros(300));
+    let mut disk = CrashDisk::with_sync_latency(seed, latency);
     let acked = Arc::new(Mutex::new(Acked::new()));
     let swept_at = AtomicI64::new(i64::MIN / 2);
     for _generation in 0..GENERATIONS {
@@ -185,8 +199,9 @@ fn run_seed(seed: u64) {
         if next_random(&mut rng).is_multiple_of(4) {
             disk.crash_after(1 + next_random(&mut rng) % 12);
         }
-        let opened = spate_log::Log::open_with(cfg(), Arc::new(disk.clone()), clock.clone())
-            .and_then(|log| register(&log).map(|()| log));
+        let opened =
+            spate_log::Log::open_with(cfg(slow_syncs), Arc::new(disk.clone()), clock.clone())
+                .and_then(|log| register(&log).map(|()| log));
         let log = match opened {
             Ok(log) => log,
             Err(_) => {
@@ -211,7 +226,7 @@ fn run_seed(seed: u64) {
         drop(log);
         disk = disk.crash_image();
     }
-    let log = spate_log::Log::open_with(cfg(), Arc::new(disk.clone()), clock).unwrap();
+    let log = spate_log::Log::open_with(cfg(slow_syncs), Arc::new(disk.clone()), clock).unwrap();
     register(&log).unwrap();
     let acked = acked.lock().unwrap();
     verify(&log, &acked, swept_at.load(Ordering::SeqCst), seed);

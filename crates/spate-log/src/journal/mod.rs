@@ -3,6 +3,7 @@
 //!
 //! - `frame`: how one entry is laid out and checked.
 //! - `writer`: the group-commit thread, the only code that appends.
+//! - `syncer`: the thread that syncs the journal for it in `Fsync` mode.
 //! - `reader`: reading one record back, and scanning a segment.
 //! - `recovery`: turning whatever a crash left into a consistent log.
 //! - `windows`: read buffers reused once no record read into them is alive.
@@ -10,6 +11,7 @@
 pub(crate) mod frame;
 pub(crate) mod reader;
 pub(crate) mod recovery;
+pub(crate) mod syncer;
 pub(crate) mod windows;
 pub(crate) mod writer;
 

@@ -158,6 +158,9 @@ pub(crate) fn recover(shared: &Arc<Shared>) -> Result<Writer, LogError> {
         dropped,
         unsynced: false,
         last_sync: Instant::now(),
+        syncer: None,
+        syncing: Vec::new(),
+        written: Vec::new(),
     };
 
     let last_id = segments.keys().next_back().copied();
@@ -311,7 +314,7 @@ fn publish_pending(
     w.publish(
         segment,
         pending.iter().map(|(shard, batch)| (*shard, batch.run())),
-    )?;
+    );
     pending.clear();
     Ok(())
 }
