@@ -29,6 +29,8 @@ struct GateState {
     permits: u64,
     /// Whether the next journal sync to pass fails.
     fail_next: bool,
+    /// Whether the next journal sync to pass panics.
+    panic_next: bool,
     /// Journal syncs waiting for a permit.
     waiting: u64,
     /// Journal writes so far.
@@ -99,7 +101,12 @@ impl DiskFile for GatedFile {
             }
             s.waiting -= 1;
             let fail = std::mem::take(&mut s.fail_next);
+            let panics = std::mem::take(&mut s.panic_next);
             self.gate.changed.notify_all();
+            drop(s);
+            if panics {
+                panic!("a journal sync panics (as the test asked)");
+            }
             if fail {
                 return Err(io::Error::other("the device failed the flush"));
             }
@@ -260,4 +267,14 @@ fn a_checkpoint_waits_for_the_groups_in_flight() {
         .unwrap();
     assert_eq!(stored(&log), vec![a_data, b_data]);
     log.shutdown().unwrap();
+}
+
+#[test]
+fn a_sync_that_panics_fails_its_group_rather_than_hanging_the_writer() {
+    let (log, gate) = open_gated(Some(0));
+    gate.with(|s| s.panic_next = true);
+    let outcome = block_on(log.append(vec![record(SHARD, "pk", "a")]));
+    assert!(matches!(outcome, Err(LogError::Io(_))), "{outcome:?}");
+    assert!(stored(&log).is_empty());
+    let _ = log.shutdown();
 }

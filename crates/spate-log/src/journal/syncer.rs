@@ -4,6 +4,7 @@
 //! which is what the writer waits on, for jobs and syncs alike.
 
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -78,7 +79,10 @@ fn serve(shared: &Shared, mailbox: &Mailbox) {
             }
         };
         let started = Instant::now();
-        let outcome: io::Result<Duration> = file.sync_data().map(|()| started.elapsed());
+        // The writer waits for this outcome: a panic must become one, not a hang.
+        let synced = panic::catch_unwind(AssertUnwindSafe(|| file.sync_data()))
+            .unwrap_or_else(|_| Err(io::Error::other("the journal sync panicked")));
+        let outcome: io::Result<Duration> = synced.map(|()| started.elapsed());
         drop(file);
         lock(&shared.queue).synced = Some(outcome);
         shared.wake_writer.notify_one();
