@@ -1,7 +1,8 @@
 //! In `Fsync` mode the writer copies a group (of at least `overlap_min_group_bytes`) into
-//! the journal while the sync before it runs, and that group waits for a sync of its own: nothing is acknowledged or readable before a
-//! sync that started after it was written. Journal syncs here block until the test lets
-//! them finish, one at a time, so each step is observed rather than timed.
+//! the journal while the sync before it runs, and that group waits for a sync of its own:
+//! nothing is acknowledged or readable before a sync that started after it was written.
+//! Journal syncs here block until the test lets them finish, one at a time, so each step is
+//! observed rather than timed.
 #![allow(clippy::unwrap_used)]
 
 mod common;

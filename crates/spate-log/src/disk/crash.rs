@@ -1,10 +1,11 @@
 //! A disk that can lose power. It remembers, per file, the contents as of the last
-//! `sync_data` (the writes made before that sync started) and the writes since, and per directory the entries as of the last
-//! `sync_dir`. A crash can be scheduled at the N-th mutating operation: that operation fails
-//! (a write may leave a random prefix behind) and so does every later one, which poisons the
-//! log the way a dying disk would. [`CrashDisk::crash_image`] then yields what a reboot would
-//! find: only synced entries, each file holding its synced contents plus a random prefix of
-//! the writes since, in order, the last of them possibly torn.
+//! `sync_data` (the writes made before that sync started) and the writes since, and per
+//! directory the entries as of the last `sync_dir`. A crash can be scheduled at the N-th
+//! mutating operation: that operation fails (a write may leave a random prefix behind) and
+//! so does every later one, which poisons the log the way a dying disk would.
+//! [`CrashDisk::crash_image`] then yields what a reboot would find: only synced entries,
+//! each file holding its synced contents plus a random prefix of the writes since, in
+//! order, the last of them possibly torn.
 
 use std::collections::BTreeMap;
 use std::io;
