@@ -114,7 +114,8 @@ pub(crate) fn run(shared: Arc<Shared>) {
         }
         if q.jobs.is_empty() {
             if !w.syncing.is_empty() {
-                // Until the sync is done, or jobs arrive to write meanwhile.
+                // Until the sync is done, or jobs arrive to write meanwhile. The writer stays
+                // held: only `none` mode commits inline, and it has no syncer.
                 q.writer_asleep = true;
                 let mut q = wait(&shared.wake_writer, q);
                 q.writer_asleep = false;
