@@ -9,7 +9,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
 use common::*;
 use spate_log::disk::{DiskFile, MemoryDisk};
 use spate_log::{Durability, ManualClock, ShardKey};
@@ -23,41 +22,24 @@ const STEP: u64 = 4 << 20;
 /// The writeback ranges asked for, by file.
 type Asked = Arc<Mutex<Vec<(PathBuf, u64, u64)>>>;
 
-/// A file that records `start_writeback` calls.
-struct RecordingFile {
-    inner: Arc<dyn DiskFile>,
-    path: PathBuf,
+/// Records `start_writeback` calls instead of making them.
+struct Recorder {
     asked: Asked,
 }
 
-impl DiskFile for RecordingFile {
-    fn size(&self) -> io::Result<u64> {
-        self.inner.size()
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read_at(offset, buf)
-    }
-    fn append(&self, data: &[u8]) -> io::Result<()> {
-        self.inner.append(data)
-    }
-    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
-        self.inner.write_at(offset, data)
-    }
-    fn truncate(&self, len: u64) -> io::Result<()> {
-        self.inner.truncate(len)
-    }
-    fn sync_data(&self) -> io::Result<()> {
-        self.inner.sync_data()
-    }
-    fn start_writeback(&self, offset: u64, len: u64) -> io::Result<()> {
+impl FileHooks for Recorder {
+    fn start_writeback(
+        &self,
+        path: &Path,
+        _: &dyn DiskFile,
+        offset: u64,
+        len: u64,
+    ) -> io::Result<()> {
         self.asked
             .lock()
             .unwrap()
-            .push((self.path.clone(), offset, len));
+            .push((path.to_path_buf(), offset, len));
         Ok(())
-    }
-    fn map_finished(&self) -> Option<Bytes> {
-        self.inner.map_finished()
     }
 }
 
@@ -65,18 +47,11 @@ impl DiskFile for RecordingFile {
 /// ranges asked for, and checks every record reads back.
 fn write(durability: Durability) -> Vec<(PathBuf, u64, u64)> {
     let asked = Asked::default();
-    let disk = {
-        let asked = asked.clone();
-        WrappingDisk {
-            inner: MemoryDisk::new(),
-            wrap: move |path: &Path, inner| -> Arc<dyn DiskFile> {
-                Arc::new(RecordingFile {
-                    inner,
-                    path: path.to_path_buf(),
-                    asked: asked.clone(),
-                })
-            },
-        }
+    let disk = HookedDisk {
+        inner: MemoryDisk::new(),
+        hooks: Arc::new(Recorder {
+            asked: asked.clone(),
+        }),
     };
     let log = open(
         config(10 << 20, durability),

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -118,19 +118,52 @@ pub fn toy_open(record: &StoredRecord) -> Option<(Str, Bytes)> {
     split_sealed_plaintext(Bytes::from(plain))
 }
 
-/// A memory disk whose files are wrapped as they are opened, for tests that watch or hold
-/// some of their operations: `wrap` gets each file's path and the memory disk's file.
-pub struct WrappingDisk<W> {
-    pub inner: MemoryDisk,
-    pub wrap: W,
+/// What a test does around some of a file's operations (given the file's path and the
+/// memory disk's file); each passes straight through unless the test says otherwise.
+pub trait FileHooks: Send + Sync + 'static {
+    fn write_at(
+        &self,
+        _path: &Path,
+        file: &dyn DiskFile,
+        offset: u64,
+        data: &[u8],
+    ) -> io::Result<()> {
+        file.write_at(offset, data)
+    }
+    fn sync_data(&self, _path: &Path, file: &dyn DiskFile) -> io::Result<()> {
+        file.sync_data()
+    }
+    fn start_writeback(
+        &self,
+        _path: &Path,
+        file: &dyn DiskFile,
+        offset: u64,
+        len: u64,
+    ) -> io::Result<()> {
+        file.start_writeback(offset, len)
+    }
 }
 
-impl<W> Disk for WrappingDisk<W>
-where
-    W: Fn(&Path, Arc<dyn DiskFile>) -> Arc<dyn DiskFile> + Send + Sync + 'static,
-{
+/// A memory disk whose files run the test's [`FileHooks`], for tests that watch or hold
+/// some file operations.
+pub struct HookedDisk<H> {
+    pub inner: MemoryDisk,
+    pub hooks: Arc<H>,
+}
+
+struct HookedFile<H> {
+    inner: Arc<dyn DiskFile>,
+    path: PathBuf,
+    hooks: Arc<H>,
+}
+
+impl<H: FileHooks> Disk for HookedDisk<H> {
     fn open(&self, path: &Path, create: bool) -> io::Result<Arc<dyn DiskFile>> {
-        Ok((self.wrap)(path, self.inner.open(path, create)?))
+        Ok(Arc::new(HookedFile {
+            inner: self.inner.open(path, create)?,
+            path: path.to_path_buf(),
+            hooks: self.hooks.clone(),
+        }))
     }
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
         self.inner.create_dir_all(path)
@@ -149,5 +182,34 @@ where
     }
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
         self.inner.sync_dir(path)
+    }
+}
+
+impl<H: FileHooks> DiskFile for HookedFile<H> {
+    fn size(&self) -> io::Result<u64> {
+        self.inner.size()
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read_at(offset, buf)
+    }
+    fn append(&self, data: &[u8]) -> io::Result<()> {
+        self.inner.append(data)
+    }
+    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.hooks
+            .write_at(&self.path, self.inner.as_ref(), offset, data)
+    }
+    fn truncate(&self, len: u64) -> io::Result<()> {
+        self.inner.truncate(len)
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        self.hooks.sync_data(&self.path, self.inner.as_ref())
+    }
+    fn start_writeback(&self, offset: u64, len: u64) -> io::Result<()> {
+        self.hooks
+            .start_writeback(&self.path, self.inner.as_ref(), offset, len)
+    }
+    fn map_finished(&self) -> Option<Bytes> {
+        self.inner.map_finished()
     }
 }
