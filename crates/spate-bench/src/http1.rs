@@ -7,12 +7,16 @@
 use std::io;
 use std::net::SocketAddr;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Reply heads longer than this are refused: a real reply head is a few hundred bytes.
 const MAX_HEAD: usize = 64 << 10;
+
+/// The most a body framed by length is read by at once in [`Http1Conn::receive_with`], so
+/// that what the caller is shown of it is still in the core's 1 MiB L2 cache.
+pub const PIECE: usize = 256 << 10;
 
 /// A status and a complete body.
 #[derive(Debug, Clone)]
@@ -98,6 +102,16 @@ impl Http1Conn {
 
     /// Reads the reply to the request sent.
     pub async fn receive(&mut self) -> io::Result<Reply> {
+        self.receive_with(|_| Ok(())).await
+    }
+
+    /// Reads the reply to the request sent, showing `seen` the body's bytes so far (from its
+    /// first byte) as they come, in pieces of at most [`PIECE`], and the whole body last:
+    /// the caller can read a large body while its bytes are still in cache.
+    pub async fn receive_with(
+        &mut self,
+        mut seen: impl FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<Reply> {
         let head = self.read_head().await?;
         let (status, framing) = (head.status, head.framing);
         self.head = None;
@@ -105,9 +119,17 @@ impl Http1Conn {
             Framing::Length(len) => {
                 while self.buf.len() < len {
                     self.buf.reserve(len - self.buf.len());
-                    self.fill().await?;
+                    let mut piece = (&mut self.buf).limit(PIECE);
+                    if self.stream.read_buf(&mut piece).await? == 0 {
+                        return Err(self.closed_mid_reply());
+                    }
+                    if self.buf.len() < len {
+                        seen(&self.buf)?;
+                    }
                 }
-                self.buf.split_to(len).freeze()
+                let body = self.buf.split_to(len).freeze();
+                seen(&body)?;
+                body
             }
             Framing::Chunked => {
                 let mut decoder = ChunkedDecoder::default();
@@ -128,6 +150,9 @@ impl Http1Conn {
                 }
             }
         };
+        if framing != Framing::Length(body.len()) {
+            seen(&body)?;
+        }
         Ok(Reply { status, body })
     }
 
@@ -158,13 +183,17 @@ impl Http1Conn {
             self.buf.reserve(64 << 10);
         }
         if self.stream.read_buf(&mut self.buf).await? == 0 {
-            self.closed = true;
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "server closed the connection mid-reply",
-            ));
+            return Err(self.closed_mid_reply());
         }
         Ok(())
+    }
+
+    fn closed_mid_reply(&mut self) -> io::Error {
+        self.closed = true;
+        io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "server closed the connection mid-reply",
+        )
     }
 }
 
@@ -349,6 +378,49 @@ mod tests {
         let text = std::str::from_utf8(&wire).unwrap();
         assert!(text.starts_with("POST / HTTP/1.1\r\nHost: h:1\r\n"));
         assert!(text.contains("Content-Length: 2\r\n\r\n{}"));
+    }
+
+    /// A large body is shown as it comes, in growing prefixes at most a piece apart, then
+    /// whole.
+    #[tokio::test]
+    async fn a_large_body_is_shown_in_pieces() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let body: Vec<u8> = (0..3 * PIECE + 5).map(|i| (i % 251) as u8).collect();
+        let sent = body.clone();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = socket.read(&mut request).await.unwrap();
+            let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", sent.len());
+            socket.write_all(head.as_bytes()).await.unwrap();
+            socket.write_all(&sent).await.unwrap();
+        });
+        let mut conn = Http1Conn::connect(addr).await.unwrap();
+        conn.send(b"POST / HTTP/1.1\r\ncontent-length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        let mut shown = Vec::new();
+        let reply = conn
+            .receive_with(|so_far| {
+                assert_eq!(so_far, &body[..so_far.len()]);
+                shown.push(so_far.len());
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(&reply.body[..], &body[..]);
+        assert_eq!(shown.last(), Some(&body.len()));
+        assert!(shown.len() >= 4, "{shown:?}");
+        let mut before = 0;
+        for len in shown {
+            assert!(
+                len >= before && len - before <= PIECE,
+                "{len} after {before}"
+            );
+            before = len;
+        }
+        server.await.unwrap();
     }
 
     /// The start of a body is handed over before the rest is sent, and the whole body after.

@@ -4,6 +4,7 @@
 //! figure is raw payload bytes per second (record Data, not the base64 or framing around it),
 //! compared with the loopback TCP bandwidth of the same run (`loopback`).
 
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -16,7 +17,7 @@ use crate::http1::{Http1Conn, Reply};
 use crate::kinesis::{self, Codec};
 use crate::loadgen::{self, Check, Mode, Plan};
 use crate::procfs;
-use crate::replies;
+use crate::replies::{self, CborPageReader, Page};
 use crate::report::{self, round2};
 use crate::sequence::Sequence;
 
@@ -101,9 +102,26 @@ pub async fn run(args: CatchupArgs) -> anyhow::Result<()> {
                     other.send(&page_request(next).wire).await?;
                     sent[1 - turn] = Instant::now();
                 }
-                let reply = conn.receive().await?;
+                // A CBOR page is read as it arrives (see `CborPageReader`); JSON's scan
+                // reads every byte in order, which the prefetcher keeps up with.
+                let mut reader = (args.codec == Codec::Cbor && (200..300).contains(&status))
+                    .then(|| CborPageReader::new(false));
+                let mut reading = Duration::ZERO;
+                let reply = conn
+                    .receive_with(|body| {
+                        let Some(reader) = &mut reader else {
+                            return Ok(());
+                        };
+                        let started = Instant::now();
+                        let read = reader.feed(body).map_err(io::Error::other);
+                        reading += started.elapsed();
+                        read
+                    })
+                    .await?;
                 report::record(&mut latency, sent[turn].elapsed().as_nanos());
-                let Some(next) = tally.take(&args, &reply, asked.as_deref())? else {
+                tally.parse_time += reading;
+                let page = reader.map(|reader| reader.finish(&reply.body));
+                let Some(next) = tally.take(&args, &reply, page, asked.as_deref())? else {
                     break;
                 };
                 if asked.is_none() {
@@ -130,12 +148,12 @@ pub async fn run(args: CatchupArgs) -> anyhow::Result<()> {
                         let request = page_request(asked);
                         sent = Instant::now();
                         let (ahead, next) = tokio::join!(conn.call(&request), async {
-                            tally.take(&args, &reply, Some(asked))
+                            tally.take(&args, &reply, None, Some(asked))
                         });
                         reply = ahead?;
                         next?
                     }
-                    None => tally.take(&args, &reply, None)?,
+                    None => tally.take(&args, &reply, None, None)?,
                 };
                 let Some(next) = next else {
                     break;
@@ -227,12 +245,14 @@ struct Tally {
 
 impl Tally {
     /// Counts and checks one page; the iterator to go on with, or `None` to stop (caught
-    /// up, enough read, or an error reply). `asked`: the iterator already asked for on the
-    /// strength of the page's first bytes, which the page must name.
+    /// up, enough read, or an error reply). `read`: the page, if it was read as it arrived
+    /// (a 2xx reply's). `asked`: the iterator already asked for on the strength of the
+    /// page's first bytes, which the page must name.
     fn take(
         &mut self,
         args: &CatchupArgs,
         reply: &Reply,
+        read: Option<anyhow::Result<Page>>,
         asked: Option<&str>,
     ) -> anyhow::Result<Option<String>> {
         self.pages += 1;
@@ -243,9 +263,15 @@ impl Tally {
                 .get_or_insert_with(|| String::from_utf8_lossy(&reply.body).into_owned());
             return Ok(None);
         }
-        let parsing = Instant::now();
-        let page = replies::get_records(args.codec, &reply.body, false)?;
-        self.parse_time += parsing.elapsed();
+        let page = match read {
+            Some(page) => page?,
+            None => {
+                let parsing = Instant::now();
+                let page = replies::get_records(args.codec, &reply.body, false)?;
+                self.parse_time += parsing.elapsed();
+                page
+            }
+        };
         if asked.is_some() && asked != page.next_iterator.as_deref() {
             anyhow::bail!("the iterator read ahead differs from the page's");
         }
