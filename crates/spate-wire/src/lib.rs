@@ -37,6 +37,7 @@ pub mod eventstream;
 mod json;
 mod model;
 mod operation;
+mod prefetch;
 pub mod put_fast;
 mod records;
 mod serde_helpers;

@@ -241,6 +241,13 @@ fn json_reply<'a>(
     out
 }
 
+/// How many records ahead of the one being copied a CBOR reply asks for its data to be
+/// loaded: the data was last touched when its checksum was checked, some 10 MiB of reads
+/// before, and the hardware's own prefetching stops at each 4 KiB page of the page cache.
+/// (4 and 12 ahead measured alike; JSON's base64 encoding, slower than the loads, gained
+/// nothing from it.)
+const PREFETCH_AHEAD: usize = 4;
+
 /// The most bytes a CBOR head (major type and argument) takes.
 const CBOR_HEAD_MAX: usize = 9;
 
@@ -292,7 +299,11 @@ fn cbor_reply<'a>(
     e.str(RECORDS).map_err(enc)?.array(count).map_err(enc)?;
     // Each record is written as the encoder would write it, from its fixed parts.
     let out = e.writer_mut();
+    let mut ahead = records.clone().skip(PREFETCH_AHEAD);
     for r in records {
+        if let Some(ahead) = ahead.next() {
+            crate::prefetch::prefetch(ahead.data);
+        }
         const MAP: u8 = 5 << 5;
         out.push(MAP | if r.encryption_type.is_some() { 5 } else { 4 });
         out.extend_from_slice(CBOR_KEYS[0]);
