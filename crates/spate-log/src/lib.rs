@@ -38,6 +38,7 @@ mod error;
 mod index;
 mod journal;
 mod log;
+mod prefetch;
 mod read;
 mod retention;
 mod seal;
