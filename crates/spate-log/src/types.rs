@@ -85,6 +85,10 @@ pub struct LogConfig {
     /// smaller one, whose copy costs less than handing its sync over, is synced by the
     /// writer. 0 hands every group over.
     pub overlap_min_group_bytes: usize,
+    /// A group of more than this many bytes is written past the page cache where the disk
+    /// can ([`crate::disk::DiskFile::write_direct`]): copying large groups into new
+    /// page-cache pages costs more CPU than the rest of their write. `usize::MAX` never does.
+    pub direct_min_group_bytes: usize,
 }
 
 impl Default for LogConfig {
@@ -97,6 +101,7 @@ impl Default for LogConfig {
             checkpoint_interval: Duration::from_secs(30),
             retention_sweep_interval: Duration::from_secs(60),
             overlap_min_group_bytes: 256 << 10,
+            direct_min_group_bytes: 256 << 10,
         }
     }
 }

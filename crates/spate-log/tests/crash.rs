@@ -53,12 +53,19 @@ type Acked = BTreeMap<ShardKey, BTreeMap<u64, (i64, String, Vec<u8>)>>;
 /// syncs, every group is handed to the syncer (groups here are far smaller than the
 /// default's bound), and segments are a few times larger, so that groups are written while
 /// a sync is in flight between the rolls (which wait for it).
+///
+/// Groups of more than 300 bytes (about half of them) are written as direct writes are,
+/// padded with zeros to the next 4 KiB, so small and padded groups follow each other.
 fn cfg(slow_syncs: bool) -> LogConfig {
     if !slow_syncs {
-        return config(1_500, Durability::Fsync);
+        return LogConfig {
+            direct_min_group_bytes: 300,
+            ..config(1_500, Durability::Fsync)
+        };
     }
     LogConfig {
         overlap_min_group_bytes: 0,
+        direct_min_group_bytes: 300,
         ..config(6_000, Durability::Fsync)
     }
 }

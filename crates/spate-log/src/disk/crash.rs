@@ -338,6 +338,16 @@ impl DiskFile for CrashFile {
         outcome
     }
 
+    fn write_direct(&self, offset: u64, data: &[u8]) -> io::Result<u64> {
+        // Padded with zeros to the next aligned boundary, as a real disk's direct write
+        // is, so the crash tests cover what follows a group so written.
+        let end = (offset + data.len() as u64).next_multiple_of(super::DIRECT_ALIGN);
+        let mut padded = data.to_vec();
+        padded.resize((end - offset) as usize, 0);
+        self.write_at(offset, &padded)?;
+        Ok(end)
+    }
+
     fn truncate(&self, len: u64) -> io::Result<()> {
         if let Fate::Crash(_) = self.power.mutate()? {
             return Err(crashed());

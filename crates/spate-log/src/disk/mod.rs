@@ -8,6 +8,7 @@
 mod crash;
 mod memory;
 mod real;
+mod tail;
 
 use std::io;
 use std::path::Path;
@@ -57,6 +58,16 @@ pub trait DiskFile: Send + Sync {
     /// Writes all of `data` at `offset`, growing the file (with zeros up to `offset`) if it
     /// ends before; a failure may leave a prefix of it written.
     fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()>;
+    /// Writes all of `data` at `offset`, past the page cache where the file can (`O_DIRECT`),
+    /// and returns how far the file now extends: at least `offset + data.len()`, and up to
+    /// the next [`DIRECT_ALIGN`] boundary, written as zeros, if direct writes pad to it.
+    /// For large writes near the end of what was written, which no one is expected to read
+    /// back at once: copying them into new page-cache pages cost more CPU than the rest
+    /// of a write (see `journal::writer`). A failure may leave a prefix of it written.
+    fn write_direct(&self, offset: u64, data: &[u8]) -> io::Result<u64> {
+        self.write_at(offset, data)?;
+        Ok(offset + data.len() as u64)
+    }
     /// Cuts the file to `len` bytes.
     fn truncate(&self, len: u64) -> io::Result<()>;
     /// Makes the contents durable (`fdatasync`).
@@ -76,6 +87,11 @@ pub trait DiskFile: Send + Sync {
         None
     }
 }
+
+/// The offsets and lengths of direct writes, and the address of their buffers, are
+/// multiples of this: the page size, and every common device's logical block size or a
+/// multiple of it.
+pub const DIRECT_ALIGN: u64 = 4096;
 
 /// Reads exactly `buf.len()` bytes at `offset`, or fails with `UnexpectedEof`.
 pub(crate) fn read_exact_at(file: &dyn DiskFile, offset: u64, buf: &mut [u8]) -> io::Result<()> {

@@ -4,23 +4,33 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 
-use super::{Disk, DiskFile};
+use super::tail::{TAIL_CACHE_BYTES, TailCache};
+use super::{DIRECT_ALIGN, Disk, DiskFile};
 
 /// Files under a root directory.
 #[derive(Debug, Clone)]
 pub struct RealDisk {
     root: PathBuf,
+    /// The bytes of the latest direct writes, for readers at the journal's tip.
+    tail: Arc<TailCache>,
 }
 
 impl RealDisk {
     pub fn new(root: impl Into<PathBuf>) -> RealDisk {
-        RealDisk { root: root.into() }
+        RealDisk {
+            root: root.into(),
+            tail: Arc::new(TailCache::new(TAIL_CACHE_BYTES)),
+        }
     }
 }
+
+/// Names open files in the tail cache.
+static FILE_IDS: AtomicU64 = AtomicU64::new(0);
 
 /// Linux's most bytes per `read` call (`MAX_RW_COUNT`).
 const MAX_READ: usize = 0x7fff_f000;
@@ -31,8 +41,16 @@ struct RealFile {
     // a given file (the journal writer, the indexer, a checkpoint), so an append finds the
     // end first.
     file: File,
+    /// Where the file is, to open it again for direct writes.
+    path: PathBuf,
     /// The file mapped, once a reader asked for it (see [`DiskFile::map_finished`]).
     mapped: OnceLock<Option<Bytes>>,
+    /// Its name in `tail`, which holds the bytes of its latest direct writes.
+    id: u64,
+    tail: Arc<TailCache>,
+    /// The filesystem refused `O_DIRECT` (tmpfs does, as do some others, or asked for a
+    /// larger alignment): every write is buffered from then on.
+    direct_refused: AtomicBool,
 }
 
 impl Disk for RealDisk {
@@ -44,7 +62,11 @@ impl Disk for RealDisk {
             .open(self.root.join(path))?;
         Ok(Arc::new(RealFile {
             file,
+            path: self.root.join(path),
             mapped: OnceLock::new(),
+            id: FILE_IDS.fetch_add(1, Ordering::Relaxed),
+            tail: self.tail.clone(),
+            direct_refused: AtomicBool::new(false),
         }))
     }
 
@@ -96,37 +118,36 @@ impl DiskFile for RealFile {
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        let mut done = 0;
-        while done < buf.len() {
-            let asked = buf.len() - done;
-            match self.file.read_at(&mut buf[done..], offset + done as u64) {
-                Ok(0) => break,
-                // A regular file reads short only where it ends (or past Linux's cap of
-                // just under 2 GiB per call): stopping there spares every read at the
-                // journal's tip (a caught-up subscriber's or poller's) a second call
-                // that would return nothing.
-                Ok(n) if n < asked && asked < MAX_READ => {
-                    done += n;
-                    break;
-                }
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
+        let cached = self.tail.read(self.id, offset, buf);
+        if cached == buf.len() {
+            return Ok(cached);
         }
-        Ok(done)
+        Ok(cached + self.read_file(offset + cached as u64, &mut buf[cached..])?)
     }
 
     fn append(&self, data: &[u8]) -> io::Result<()> {
         let end = self.file.metadata()?.len();
+        self.tail.forget_from(self.id, end);
         self.file.write_all_at(data, end)
     }
 
     fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.tail.forget_from(self.id, offset);
         self.file.write_all_at(data, offset)
     }
 
+    fn write_direct(&self, offset: u64, data: &[u8]) -> io::Result<u64> {
+        if !self.direct_refused.load(Ordering::Relaxed)
+            && let Some(end) = self.write_aligned(offset, data)?
+        {
+            return Ok(end);
+        }
+        self.write_at(offset, data)?;
+        Ok(offset + data.len() as u64)
+    }
+
     fn truncate(&self, len: u64) -> io::Result<()> {
+        self.tail.forget_from(self.id, len);
         self.file.set_len(len)
     }
 
@@ -170,6 +191,107 @@ impl DiskFile for RealFile {
     }
 }
 
+impl RealFile {
+    /// Reads from the file itself (see [`DiskFile::read_at`]).
+    fn read_file(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let mut done = 0;
+        while done < buf.len() {
+            let asked = buf.len() - done;
+            match self.file.read_at(&mut buf[done..], offset + done as u64) {
+                Ok(0) => break,
+                // A regular file reads short only where it ends (or past Linux's cap of
+                // just under 2 GiB per call): stopping there spares every read at the
+                // journal's tip (a caught-up subscriber's or poller's) a second call
+                // that would return nothing.
+                Ok(n) if n < asked && asked < MAX_READ => {
+                    done += n;
+                    break;
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
+    }
+
+    /// Writes `data` at `offset` through a descriptor opened with `O_DIRECT`: from the
+    /// aligned boundary at or before `offset` (the bytes before `offset` written again, as
+    /// they are) to the one after its end (zeros), and keeps what it wrote in the tail
+    /// cache. Returns where that is, or `None`, with nothing written, if the filesystem
+    /// refuses direct writes.
+    fn write_aligned(&self, offset: u64, data: &[u8]) -> io::Result<Option<u64>> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let align = DIRECT_ALIGN as usize;
+        // Opened for each write rather than kept, so that finished segments hold one
+        // descriptor each, not two; a write this large costs far more than an `open`.
+        let file = match OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(&self.path)
+        {
+            Ok(file) => file,
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return Ok(self.refuse(&e)),
+            Err(e) => return Err(e),
+        };
+        let head = (offset % DIRECT_ALIGN) as usize;
+        let start = offset - head as u64;
+        let len = head + data.len();
+        let padded = len.next_multiple_of(align);
+        let mut buf = self.tail.take_buffer(padded + align);
+        let aligned = buf.bytes_mut(padded, align);
+        // The bytes before `offset` from the cache, where the last direct write left them,
+        // or the page cache, where a buffered one did; zeros where the file ends before.
+        let n = self.read_at(start, &mut aligned[..head])?;
+        aligned[n..head].fill(0);
+        aligned[head..len].copy_from_slice(data);
+        aligned[len..].fill(0);
+        // Whatever happens, the file may now hold new bytes from `start` on.
+        self.tail.forget_from(self.id, start);
+        match write_all_direct(&file, &self.file, aligned, start)? {
+            true => {
+                self.tail.insert(self.id, start, buf);
+                Ok(Some(start + padded as u64))
+            }
+            false => Ok(self.refuse(&io::Error::from_raw_os_error(libc::EINVAL))),
+        }
+    }
+
+    /// Remembers that the filesystem refused a direct write, and says so.
+    fn refuse(&self, error: &io::Error) -> Option<u64> {
+        tracing::info!(%error, path = %self.path.display(),
+            "direct writes refused here; the journal writes through the page cache");
+        self.direct_refused.store(true, Ordering::Relaxed);
+        None
+    }
+}
+
+/// Writes all of `aligned` at `start` through `direct`; `Ok(false)` if the first write was
+/// refused as invalid (nothing written). A short write that leaves the rest unaligned is
+/// finished through `buffered`.
+fn write_all_direct(
+    direct: &File,
+    buffered: &File,
+    aligned: &[u8],
+    start: u64,
+) -> io::Result<bool> {
+    let mut done = 0;
+    while done < aligned.len() {
+        if !(done as u64).is_multiple_of(DIRECT_ALIGN) {
+            buffered.write_all_at(&aligned[done..], start + done as u64)?;
+            break;
+        }
+        match direct.write_at(&aligned[done..], start + done as u64) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if done == 0 && e.raw_os_error() == Some(libc::EINVAL) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
 /// Maps `file` read-only.
 #[allow(unsafe_code)]
 fn map(file: &File) -> io::Result<memmap2::Mmap> {
@@ -211,5 +333,95 @@ mod tests {
         file.start_writeback(8_192, 1 << 30).unwrap();
         file.sync_data().unwrap();
         assert_eq!(file.size().unwrap(), 10_000);
+    }
+
+    /// Direct writes at the end and elsewhere, mixed with buffered writes and truncations,
+    /// to two files that share the tail cache, leave each as a model says: each write's
+    /// data where it was written, the bytes before it as they were, zeros after it up to
+    /// where it says the file now extends. Every read agrees, whole or from any offset,
+    /// from the cache, the file, or both.
+    #[test]
+    fn direct_writes_mixed_with_buffered_ones_keep_every_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = RealDisk {
+            root: dir.path().to_path_buf(),
+            // Small, so that entries are evicted too.
+            tail: Arc::new(TailCache::new(48 << 10)),
+        };
+        let files = [
+            disk.open(Path::new("a"), true).unwrap(),
+            disk.open(Path::new("b"), true).unwrap(),
+        ];
+        let mut models: [Vec<u8>; 2] = Default::default();
+        let mut rng = 7;
+        let mut padded = 0;
+        for step in 0..400u64 {
+            let r = crate::disk::crash::next_random(&mut rng);
+            // Mostly the same file, as the journal's newest segment is.
+            let which = usize::from(r.is_multiple_of(16));
+            let (file, model) = (&files[which], &mut models[which]);
+            let len = model.len() as u64;
+            let data: Vec<u8> = (0..1 + (r >> 8) % 20_000)
+                .map(|i| (step + i) as u8 | 1)
+                .collect();
+            match (r >> 4) % 10 {
+                0..=5 => {
+                    // Mostly at the end of the data, as the journal writes; sometimes
+                    // before it.
+                    let back = if (r >> 20).is_multiple_of(3) {
+                        (r >> 24) % 9_000
+                    } else {
+                        0
+                    };
+                    let at = len.saturating_sub(back);
+                    let end = file.write_direct(at, &data).unwrap();
+                    let data_end = at + data.len() as u64;
+                    assert!(end == data_end || end == data_end.next_multiple_of(DIRECT_ALIGN));
+                    padded += u64::from(end > data_end);
+                    super::super::write_into(model, at, &data);
+                    let zeros = vec![0; (end - data_end) as usize];
+                    super::super::write_into(model, data_end, &zeros);
+                }
+                6..=7 => {
+                    let at = (r >> 24) % (len + 100);
+                    let data = &data[..data.len().min(300)];
+                    file.write_at(at, data).unwrap();
+                    super::super::write_into(model, at, data);
+                }
+                _ => {
+                    let to = len - (r >> 24) % (len / 4 + 1);
+                    file.truncate(to).unwrap();
+                    model.truncate(to as usize);
+                }
+            }
+            let model = &models[which];
+            assert_eq!(file.size().unwrap(), model.len() as u64, "step {step}");
+            let mut whole = vec![0xee; model.len() + 10];
+            assert_eq!(
+                file.read_at(0, &mut whole).unwrap(),
+                model.len(),
+                "step {step}"
+            );
+            assert!(
+                whole[..model.len()] == model[..],
+                "step {step}: contents differ"
+            );
+            let from = (r >> 32) as usize % (model.len() + 1);
+            let mut part = vec![0xee; (r >> 48) as usize % 30_000];
+            let n = file.read_at(from as u64, &mut part).unwrap();
+            assert_eq!(n, part.len().min(model.len() - from), "step {step}");
+            assert!(
+                part[..n] == model[from..from + n],
+                "step {step}: a part differs"
+            );
+        }
+        // Where the filesystem takes direct writes (not tmpfs), they were made.
+        use std::os::unix::fs::OpenOptionsExt;
+        let direct = OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(dir.path().join("a"))
+            .is_ok();
+        assert_eq!(padded > 0, direct);
     }
 }

@@ -510,7 +510,18 @@ impl Writer {
             self.roll()?;
         }
         let base = self.active.len;
-        self.active.file.write_at(base, &buf)?;
+        // Large groups go past the page cache (`LogConfig::direct_min_group_bytes`). On
+        // this machine, copying W2's ~0.5–2 MB groups into new page-cache pages was 43% of
+        // the server's CPU (each new page also a fault on the VM's host); written directly,
+        // a durable W2 request cost 0.61× the CPU, for 1.27× the records per second. Small
+        // groups stay buffered: a direct write would wait on the device for all of its
+        // write, and write its tail block again each time.
+        if buf.len() > self.shared.config.direct_min_group_bytes {
+            let end = self.active.file.write_direct(base, &buf)?;
+            self.active.end = self.active.end.max(end);
+        } else {
+            self.active.file.write_at(base, &buf)?;
+        }
         self.active.len += buf.len() as u64;
         self.active.end = self.active.end.max(self.active.len);
         if self.zero_ahead(buf.len()) {
