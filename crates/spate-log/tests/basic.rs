@@ -333,7 +333,7 @@ fn data_written_without_sync_survives_a_process_kill() {
 
 /// Large groups go into the journal as direct writes (whole 4 KiB blocks, the last padded
 /// with zeros), small ones through the page cache. Reopened without a shutdown or a
-/// checkpoint, as after `kill -9`, the log replays every segment and
+/// checkpoint, as after `kill -9`, the log replays every segment, reading it directly, and
 /// has every record; reads before the kill came from the tail cache and the files.
 #[test]
 fn direct_writes_replay_after_a_kill_on_a_real_directory() {

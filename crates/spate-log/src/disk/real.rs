@@ -146,6 +146,15 @@ impl DiskFile for RealFile {
         Ok(offset + data.len() as u64)
     }
 
+    fn read_direct(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        if !self.direct_refused.load(Ordering::Relaxed)
+            && let Some(n) = self.read_aligned(offset, buf)?
+        {
+            return Ok(n);
+        }
+        self.read_at(offset, buf)
+    }
+
     fn truncate(&self, len: u64) -> io::Result<()> {
         self.tail.forget_from(self.id, len);
         self.file.set_len(len)
@@ -257,10 +266,42 @@ impl RealFile {
         }
     }
 
-    /// Remembers that the filesystem refused a direct write, and says so.
-    fn refuse(&self, error: &io::Error) -> Option<u64> {
+    /// Reads into `buf` from `offset` through a descriptor opened with `O_DIRECT`, until
+    /// `buf` is full or the file ends; `None`, with nothing read, if the filesystem refuses.
+    fn read_aligned(&self, offset: u64, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = match OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(&self.path)
+        {
+            Ok(file) => file,
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return Ok(self.refuse(&e)),
+            Err(e) => return Err(e),
+        };
+        let mut done = 0;
+        while done < buf.len() {
+            match file.read_at(&mut buf[done..], offset + done as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if done == 0 && e.raw_os_error() == Some(libc::EINVAL) => {
+                    return Ok(self.refuse(&e));
+                }
+                Err(e) => return Err(e),
+            }
+            // Short of a whole block: the file ended.
+            if !(done as u64).is_multiple_of(DIRECT_ALIGN) {
+                break;
+            }
+        }
+        Ok(Some(done))
+    }
+
+    /// Remembers that the filesystem refused direct reads or writes, and says so.
+    fn refuse<T>(&self, error: &io::Error) -> Option<T> {
         tracing::info!(%error, path = %self.path.display(),
-            "direct writes refused here; the journal writes through the page cache");
+            "direct reads and writes refused here; the journal goes through the page cache");
         self.direct_refused.store(true, Ordering::Relaxed);
         None
     }
@@ -413,6 +454,15 @@ mod tests {
             assert!(
                 part[..n] == model[from..from + n],
                 "step {step}: a part differs"
+            );
+            let from = from - from % DIRECT_ALIGN as usize;
+            let mut aligned = super::super::AlignedBuf::default();
+            let part = aligned.bytes_mut(3 * DIRECT_ALIGN as usize, DIRECT_ALIGN as usize);
+            let n = file.read_direct(from as u64, part).unwrap();
+            assert_eq!(n, part.len().min(model.len() - from), "step {step}");
+            assert!(
+                part[..n] == model[from..from + n],
+                "step {step}: a direct read differs"
             );
         }
         // Where the filesystem takes direct writes (not tmpfs), they were made.

@@ -6,7 +6,7 @@ use std::io;
 use bytes::Bytes;
 use bytes_utils::Str;
 
-use crate::disk::{DiskFile, read_exact_at};
+use crate::disk::{AlignedBuf, DIRECT_ALIGN, DiskFile};
 use crate::error::LogError;
 use crate::index::IndexEntry;
 use crate::journal::frame::{self, Decoded, Entry, FRAME_HEADER};
@@ -257,8 +257,8 @@ fn record_of(
 pub(crate) struct Scanner<'f> {
     file: &'f dyn DiskFile,
     size: u64,
-    /// Bytes of the file starting at `buf_start`.
-    buf: Vec<u8>,
+    /// Bytes of the file starting at `buf_start`, read directly (see `next_entry`).
+    buf: AlignedBuf,
     buf_start: u64,
     /// Offset of the next entry.
     pub position: u64,
@@ -281,14 +281,18 @@ pub(crate) enum Scanned<'a> {
     Bad { offset: u64, why: String },
 }
 
-const BLOCK: usize = 1 << 20;
+/// Bytes read at a time, past the page cache: a segment is read once, when replayed, and
+/// reading through the page cache would cost a new page there for each 4 KiB (on this
+/// machine, 0.5 GB/s against 1.6 GB/s read directly). Large, since each direct read waits
+/// for the device.
+const BLOCK: usize = 4 << 20;
 
 impl<'f> Scanner<'f> {
     pub(crate) fn new(file: &'f dyn DiskFile, from: u64) -> Result<Scanner<'f>, LogError> {
         Ok(Scanner {
             file,
             size: file.size()?,
-            buf: Vec::new(),
+            buf: AlignedBuf::default(),
             buf_start: from,
             position: from,
         })
@@ -300,9 +304,11 @@ impl<'f> Scanner<'f> {
         }
         loop {
             let rel = (self.position - self.buf_start) as usize;
-            let needed = match frame::decode(&self.buf[rel..]) {
+            let needed = match frame::decode(&self.buf.bytes()[rel..]) {
                 Decoded::Entry(_, _) => break,
-                Decoded::Bad(_) if self.buf[rel..rel + FRAME_HEADER] == [0; FRAME_HEADER] => {
+                Decoded::Bad(_)
+                    if self.buf.bytes()[rel..rel + FRAME_HEADER] == [0; FRAME_HEADER] =>
+                {
                     return Ok(Scanned::Unwritten {
                         offset: self.position,
                     });
@@ -322,21 +328,30 @@ impl<'f> Scanner<'f> {
                     why: format!("frame of {needed} bytes with {available} left in the file"),
                 });
             }
-            // Refill: drop consumed bytes, then read at least the whole frame.
-            self.buf.drain(..rel);
-            self.buf_start = self.position;
-            let want = needed.max(BLOCK).min(available as usize);
-            let have = self.buf.len();
-            self.buf.resize(want, 0);
-            read_exact_at(
-                self.file,
-                self.buf_start + have as u64,
-                &mut self.buf[have..],
-            )?;
+            // Refill: read again from the aligned boundary at or before the frame, at least
+            // the whole frame, past the page cache.
+            let align = DIRECT_ALIGN as usize;
+            let start = self.position - self.position % DIRECT_ALIGN;
+            let lead = (self.position - start) as usize;
+            let want = (lead + needed).max(BLOCK).min((self.size - start) as usize);
+            let buf = self.buf.bytes_mut(want.next_multiple_of(align), align);
+            let n = self.file.read_direct(start, buf)?;
+            if n < lead + needed {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "short read: {n} of {} bytes at offset {start}",
+                        lead + needed
+                    ),
+                )
+                .into());
+            }
+            self.buf.truncate(n.min(want));
+            self.buf_start = start;
         }
         let rel = (self.position - self.buf_start) as usize;
         let offset = self.position;
-        match frame::decode(&self.buf[rel..]) {
+        match frame::decode(&self.buf.bytes()[rel..]) {
             Decoded::Entry(entry, len) => {
                 self.position += len as u64;
                 Ok(Scanned::Entry { entry, offset, len })
