@@ -230,18 +230,9 @@ impl RealFile {
     /// cache. Returns where that is, or `None`, with nothing written, if the filesystem
     /// refuses direct writes.
     fn write_aligned(&self, offset: u64, data: &[u8]) -> io::Result<Option<u64>> {
-        use std::os::unix::fs::OpenOptionsExt;
         let align = DIRECT_ALIGN as usize;
-        // Opened for each write rather than kept, so that finished segments hold one
-        // descriptor each, not two; a write this large costs far more than an `open`.
-        let file = match OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_DIRECT)
-            .open(&self.path)
-        {
-            Ok(file) => file,
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return Ok(self.refuse(&e)),
-            Err(e) => return Err(e),
+        let Some(file) = self.open_direct(true)? else {
+            return Ok(None);
         };
         let head = (offset % DIRECT_ALIGN) as usize;
         let start = offset - head as u64;
@@ -269,15 +260,8 @@ impl RealFile {
     /// Reads into `buf` from `offset` through a descriptor opened with `O_DIRECT`, until
     /// `buf` is full or the file ends; `None`, with nothing read, if the filesystem refuses.
     fn read_aligned(&self, offset: u64, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let file = match OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECT)
-            .open(&self.path)
-        {
-            Ok(file) => file,
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return Ok(self.refuse(&e)),
-            Err(e) => return Err(e),
+        let Some(file) = self.open_direct(false)? else {
+            return Ok(None);
         };
         let mut done = 0;
         while done < buf.len() {
@@ -296,6 +280,24 @@ impl RealFile {
             }
         }
         Ok(Some(done))
+    }
+
+    /// The file opened again with `O_DIRECT`, for writing or for reading; `None` if the
+    /// filesystem refuses it. Opened for each use rather than kept, so that finished
+    /// segments hold one descriptor each, not two; a read or write this large costs far
+    /// more than an `open`.
+    fn open_direct(&self, write: bool) -> io::Result<Option<File>> {
+        use std::os::unix::fs::OpenOptionsExt;
+        match OpenOptions::new()
+            .read(!write)
+            .write(write)
+            .custom_flags(libc::O_DIRECT)
+            .open(&self.path)
+        {
+            Ok(file) => Ok(Some(file)),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(self.refuse(&e)),
+            Err(e) => Err(e),
+        }
     }
 
     /// Remembers that the filesystem refused direct reads or writes, and says so.
