@@ -227,7 +227,9 @@ impl Writer {
             shards,
             dropped: self.dropped.clone(),
         };
-        store(self.shared.disk.as_ref(), &checkpoint)
+        store(self.shared.disk.as_ref(), &checkpoint)?;
+        self.checkpointed = self.active.id;
+        Ok(())
     }
 }
 

@@ -78,6 +78,10 @@ pub struct LogConfig {
     /// How often the checkpoint is rewritten (counters, chunk summaries, which segments
     /// have index files); bounds the journal replayed on recovery.
     pub checkpoint_interval: Duration,
+    /// A checkpoint is also taken when a segment is finished this many bytes of journal
+    /// after the last one (in whole segments), so that a heavy writer's replay stays short
+    /// too: at 500 MB/s, 30 s would be 15 GB to read back. 0 switches it off.
+    pub checkpoint_bytes: u64,
     /// How often expired segments are looked for.
     pub retention_sweep_interval: Duration,
     /// In `Fsync` mode, a group of at least this many bytes of records is synced on a
@@ -99,6 +103,7 @@ impl Default for LogConfig {
             segment_bytes: 64 << 20,
             max_pending_bytes: 64 << 20,
             checkpoint_interval: Duration::from_secs(30),
+            checkpoint_bytes: 512 << 20,
             retention_sweep_interval: Duration::from_secs(60),
             overlap_min_group_bytes: 256 << 10,
             direct_min_group_bytes: 256 << 10,

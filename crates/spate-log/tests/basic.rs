@@ -364,6 +364,45 @@ fn direct_writes_replay_after_a_kill_on_a_real_directory() {
     log.shutdown().unwrap();
 }
 
+/// Besides the timer, a checkpoint is taken once `checkpoint_bytes` of segments are
+/// finished after the last one, bounding what recovery replays under a heavy writer.
+#[test]
+fn checkpoints_follow_the_journal_bytes_written() {
+    let checkpoint = |disk: &Arc<dyn Disk>| {
+        let file = disk
+            .open(std::path::Path::new("checkpoint"), false)
+            .unwrap();
+        let mut bytes = vec![0; file.size().unwrap() as usize];
+        assert_eq!(file.read_at(0, &mut bytes).unwrap(), bytes.len());
+        bytes
+    };
+    for (every, rewritten) in [(0, false), (4_000, true)] {
+        let disk: Arc<dyn Disk> = Arc::new(MemoryDisk::new());
+        let log = open(cfg_of(every), disk.clone(), Arc::new(ManualClock::new(0)));
+        log.register_shard(A, 0).unwrap();
+        let at_open = checkpoint(&disk);
+        for i in 0..100u32 {
+            block_on(log.append(vec![record(A, "pk", vec![i as u8; 100])])).unwrap();
+        }
+        assert_eq!(
+            checkpoint(&disk) != at_open,
+            rewritten,
+            "every {every} bytes"
+        );
+        let records = read_all(&log, A);
+        std::mem::forget(log); // no shutdown, no checkpoint
+        let log = open(cfg_of(every), disk, Arc::new(ManualClock::new(0)));
+        assert_eq!(read_all(&log, A), records);
+    }
+}
+
+fn cfg_of(checkpoint_bytes: u64) -> LogConfig {
+    LogConfig {
+        checkpoint_bytes,
+        ..config(1_000, Durability::Fsync)
+    }
+}
+
 #[test]
 fn interval_and_none_modes_ack_without_a_sync_per_group() {
     let disk = CrashDisk::new(5);

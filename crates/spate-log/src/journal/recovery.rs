@@ -159,6 +159,7 @@ pub(crate) fn recover(shared: &Arc<Shared>) -> Result<Writer, LogError> {
         unsynced: false,
         last_sync: Instant::now(),
         syncer: None,
+        checkpointed: 0,
         syncing: Vec::new(),
         written: Vec::new(),
     };

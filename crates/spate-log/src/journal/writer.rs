@@ -62,6 +62,8 @@ pub(crate) struct Writer {
     /// Runs the journal's syncs in `Fsync` mode; `None` in the other modes, or when its
     /// thread could not be started (each group is then synced on this thread).
     pub syncer: Option<Syncer>,
+    /// The segment being written at the last checkpoint.
+    pub checkpointed: u64,
     /// The groups the sync in flight makes durable, oldest first; empty when none is.
     pub syncing: Vec<Written>,
     /// Groups written since that sync started: the next one's.
@@ -580,6 +582,14 @@ impl Writer {
     /// a bad entry in any but the last segment as corruption, never as a torn tail, so the
     /// zeros written ahead are cut off first.
     fn roll(&mut self) -> Result<(), LogError> {
+        // Before the finished segment goes to the indexer: the checkpoint waits for the
+        // index files being written, which by now are those of earlier segments.
+        let config = &self.shared.config;
+        let since = (self.active.id + 1 - self.checkpointed.min(self.active.id))
+            .saturating_mul(config.segment_bytes);
+        if config.checkpoint_bytes > 0 && since >= config.checkpoint_bytes {
+            self.checkpoint()?;
+        }
         if self.active.end > self.active.len {
             self.active.file.truncate(self.active.len)?;
             self.active.end = self.active.len;
