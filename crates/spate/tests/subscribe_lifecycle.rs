@@ -243,9 +243,11 @@ async fn a_subscriber_that_stops_reading_slows_nobody_and_holds_no_memory() {
     };
     // Warm up (allocator pools, buffers), then measure across 96 MiB more. What the server
     // may keep meanwhile without holding the stalled subscriber's records: the log's read
-    // windows kept for reuse (at most 24 of ~1 MiB) and allocator slack. Usually it grows by
-    // 0-4 MiB; with other tests running at once, the reader falls behind, reads wider
-    // windows, and the pool fills (17 MiB was seen across 32 MiB).
+    // windows kept for reuse (at most 24 of ~1 MiB), the tail cache of its latest direct
+    // writes (at most 32 MiB: these 1 MiB batches are written directly) and allocator
+    // slack. Without the tail cache it grew by 0-4 MiB; with other tests running at once,
+    // the reader falls behind, reads wider windows, and the pool fills (17 MiB was seen
+    // across 32 MiB).
     const MEASURED: usize = 96;
     put_batches(4).await;
     records(&mut reader, 4 * BATCH).await;
@@ -262,7 +264,7 @@ async fn a_subscriber_that_stops_reading_slows_nobody_and_holds_no_memory() {
     let grown_mib = after.saturating_sub(before) / 1024;
     eprintln!("rss before {before} KiB, after {after} KiB");
     assert!(
-        grown_mib < 40,
+        grown_mib < 72,
         "server memory grew by {grown_mib} MiB while {MEASURED} MiB went past a stalled subscriber"
     );
 }

@@ -18,6 +18,9 @@ pub struct RealDisk {
     root: PathBuf,
     /// The bytes of the latest direct writes, for readers at the journal's tip.
     tail: Arc<TailCache>,
+    /// The filesystem refused `O_DIRECT` (tmpfs does, as do some others, or asked for a
+    /// larger alignment): every read and write goes through the page cache from then on.
+    direct_refused: Arc<AtomicBool>,
 }
 
 impl RealDisk {
@@ -25,6 +28,7 @@ impl RealDisk {
         RealDisk {
             root: root.into(),
             tail: Arc::new(TailCache::new(TAIL_CACHE_BYTES)),
+            direct_refused: Arc::default(),
         }
     }
 }
@@ -48,9 +52,8 @@ struct RealFile {
     /// Its name in `tail`, which holds the bytes of its latest direct writes.
     id: u64,
     tail: Arc<TailCache>,
-    /// The filesystem refused `O_DIRECT` (tmpfs does, as do some others, or asked for a
-    /// larger alignment): every write is buffered from then on.
-    direct_refused: AtomicBool,
+    /// Shared by the disk's files (see [`RealDisk`]).
+    direct_refused: Arc<AtomicBool>,
 }
 
 impl Disk for RealDisk {
@@ -66,7 +69,7 @@ impl Disk for RealDisk {
             mapped: OnceLock::new(),
             id: FILE_IDS.fetch_add(1, Ordering::Relaxed),
             tail: self.tail.clone(),
-            direct_refused: AtomicBool::new(false),
+            direct_refused: self.direct_refused.clone(),
         }))
     }
 
@@ -390,6 +393,7 @@ mod tests {
             root: dir.path().to_path_buf(),
             // Small, so that entries are evicted too.
             tail: Arc::new(TailCache::new(48 << 10)),
+            direct_refused: Arc::default(),
         };
         let files = [
             disk.open(Path::new("a"), true).unwrap(),

@@ -17,10 +17,10 @@ use std::sync::RwLock;
 
 use crate::sync::{read, write};
 
-/// The most bytes kept. At W2's ~570 MB/s of records, about a tenth of a second of them:
-/// a subscriber or a tight poller keeps up within that; a poller a second behind reads
-/// from the device.
-pub(crate) const TAIL_CACHE_BYTES: usize = 64 << 20;
+/// The most bytes kept, and what the cache costs in memory once large writes have come.
+/// At W2's ~570 MB/s of records, about 1/20 s of them: a subscriber keeps up within that;
+/// a poller a second behind reads from the device.
+pub(crate) const TAIL_CACHE_BYTES: usize = 32 << 20;
 /// Dropped buffers kept for reuse.
 const FREE_KEPT: usize = 2;
 
