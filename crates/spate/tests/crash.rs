@@ -34,8 +34,18 @@ async fn acknowledged_records_survive_kill_9() {
         writers.push(tokio::spawn(async move {
             // Bounded: stops at the first failure (the kill) or after 2,000 calls.
             for call in 0..2_000u32 {
+                // Two writers send 5 × 60 KiB a call, so groups over 256 KiB (written to the
+                // journal with O_DIRECT, padded to 4 KiB) mix with the others' small ones.
+                let len = if writer < 2 { 60 << 10 } else { 0 };
                 let payloads: Vec<Vec<u8>> = (0..5u32)
-                    .map(|i| format!("w{writer}-c{call}-r{i}").into_bytes())
+                    .map(|i| {
+                        let tag = format!("w{writer}-c{call}-r{i}/").into_bytes();
+                        tag.iter()
+                            .copied()
+                            .cycle()
+                            .take(len.max(tag.len()))
+                            .collect()
+                    })
                     .collect();
                 let entries = payloads
                     .iter()
