@@ -206,3 +206,117 @@ fn writer_policies() -> Vec<String> {
     }
     policies
 }
+
+/// A disk that remembers which threads wrote directly and which wrote through the cache.
+struct Watched {
+    inner: spate_log::disk::MemoryDisk,
+    writes: Arc<std::sync::Mutex<Vec<(std::thread::ThreadId, bool)>>>,
+}
+
+struct WatchedFile {
+    inner: Arc<dyn spate_log::disk::DiskFile>,
+    writes: Arc<std::sync::Mutex<Vec<(std::thread::ThreadId, bool)>>>,
+}
+
+impl spate_log::disk::Disk for Watched {
+    fn open(
+        &self,
+        path: &std::path::Path,
+        create: bool,
+    ) -> std::io::Result<Arc<dyn spate_log::disk::DiskFile>> {
+        Ok(Arc::new(WatchedFile {
+            inner: self.inner.open(path, create)?,
+            writes: self.writes.clone(),
+        }))
+    }
+    fn create_dir_all(&self, path: &std::path::Path) -> std::io::Result<()> {
+        self.inner.create_dir_all(path)
+    }
+    fn list_dir(&self, path: &std::path::Path) -> std::io::Result<Vec<String>> {
+        self.inner.list_dir(path)
+    }
+    fn rename(&self, from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+        self.inner.rename(from, to)
+    }
+    fn remove_file(&self, path: &std::path::Path) -> std::io::Result<()> {
+        self.inner.remove_file(path)
+    }
+    fn remove_dir_all(&self, path: &std::path::Path) -> std::io::Result<()> {
+        self.inner.remove_dir_all(path)
+    }
+    fn sync_dir(&self, path: &std::path::Path) -> std::io::Result<()> {
+        self.inner.sync_dir(path)
+    }
+}
+
+impl spate_log::disk::DiskFile for WatchedFile {
+    fn size(&self) -> std::io::Result<u64> {
+        self.inner.size()
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read_at(offset, buf)
+    }
+    fn append(&self, data: &[u8]) -> std::io::Result<()> {
+        self.inner.append(data)
+    }
+    fn write_at(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        let me = std::thread::current().id();
+        self.writes.lock().unwrap().push((me, false));
+        self.inner.write_at(offset, data)
+    }
+    fn write_direct(&self, offset: u64, data: &[u8]) -> std::io::Result<u64> {
+        let me = std::thread::current().id();
+        self.writes.lock().unwrap().push((me, true));
+        self.inner.write_at(offset, data)?;
+        Ok(offset + data.len() as u64)
+    }
+    fn truncate(&self, len: u64) -> std::io::Result<()> {
+        self.inner.truncate(len)
+    }
+    fn sync_data(&self) -> std::io::Result<()> {
+        self.inner.sync_data()
+    }
+}
+
+/// With `Durability::None`, a small append commits on the appender's own thread, but a
+/// group large enough to be written directly goes to the writer thread: a direct write
+/// waits for the device, which an async worker must not.
+#[test]
+fn inline_commits_leave_direct_writes_to_the_writer_thread() {
+    let writes = Arc::default();
+    let disk = Watched {
+        inner: spate_log::disk::MemoryDisk::new(),
+        writes: Arc::clone(&writes),
+    };
+    let cfg = spate_log::LogConfig {
+        direct_min_group_bytes: 10_000,
+        ..config(1 << 20, Durability::None)
+    };
+    let log = open(cfg, Arc::new(disk), Arc::new(ManualClock::new(0)));
+    let shard = ShardKey {
+        stream: 1,
+        shard: 0,
+    };
+    log.register_shard(shard, 0).unwrap();
+    let me = std::thread::current().id();
+    writes.lock().unwrap().clear();
+    block_on(log.append(vec![record(shard, "small", vec![1; 100])])).unwrap();
+    block_on(log.append(vec![record(shard, "large", vec![2; 20_000])])).unwrap();
+    let writes = writes.lock().unwrap().clone();
+    assert!(
+        writes.contains(&(me, false)),
+        "the small append committed inline: {writes:?}"
+    );
+    assert!(
+        writes
+            .iter()
+            .any(|&(thread, direct)| direct && thread != me),
+        "the large one was written directly by the writer thread: {writes:?}"
+    );
+    assert!(
+        !writes.contains(&(me, true)),
+        "no direct write on the appender's thread: {writes:?}"
+    );
+    assert_eq!(read_all(&log, shard).len(), 2);
+    log.shutdown().unwrap();
+}

@@ -188,7 +188,8 @@ fn yield_on_wake() {}
 /// round trip through the writer thread: two wake-ups per request. Only with
 /// `Durability::None` (a write is a copy into the page cache, never a sync that would stall
 /// an async worker), and only when everything queued is plain appends that fit in the
-/// current segment; otherwise, or when someone else holds the writer, the writer thread is
+/// current segment and make a group small enough to stay buffered (a direct write waits for
+/// the device); otherwise, or when someone else holds the writer, the writer thread is
 /// woken as usual. Appends stay in queue order: jobs leave the queue only under the writer.
 pub(crate) fn commit_inline(shared: &Shared) {
     if let Ok(mut guard) = shared.writer.try_lock()
@@ -210,7 +211,8 @@ pub(crate) fn commit_inline(shared: &Shared) {
             });
             // Starting a segment syncs the old one and the new one's header: the thread's.
             let rolls = w.active.len + bytes > shared.config.segment_bytes;
-            if plain && !rolls {
+            let direct = bytes > shared.config.direct_min_group_bytes as u64;
+            if plain && !rolls && !direct {
                 std::mem::take(&mut q.jobs)
             } else {
                 Vec::new()
