@@ -141,9 +141,14 @@ impl StreamState {
     /// key space (the usual small stream) routes every key there without hashing it.
     pub fn route_partition_key(&self, partition_key: &str) -> Option<Route> {
         match self.routes.as_slice() {
-            [only] if only.hash_end == u128::MAX => Some(only.clone()),
+            [only] if !self.routes_by_hash() => Some(only.clone()),
             _ => self.route(spate_types::partition_key_hash(partition_key)),
         }
+    }
+
+    /// Whether routing a partition key hashes it: not where one open shard takes every key.
+    pub fn routes_by_hash(&self) -> bool {
+        !matches!(self.routes.as_slice(), [only] if only.hash_end == u128::MAX)
     }
 
     /// The open shard whose range holds `hash`. Open shards always cover the key space.

@@ -3,6 +3,9 @@
 
 use md5::{Digest, Md5};
 
+#[cfg(target_arch = "x86_64")]
+use crate::md5x;
+
 /// A shard's inclusive hash-key range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HashKeyRange {
@@ -54,6 +57,57 @@ impl HashKeyRange {
 pub fn partition_key_hash(partition_key: &str) -> u128 {
     let digest = Md5::digest(partition_key.as_bytes());
     u128::from_be_bytes(digest.into())
+}
+
+/// [`partition_key_hash`] of each key, in order. Where the CPU has AVX2, keys that fit one
+/// MD5 block (most: up to 55 bytes) are hashed sixteen side by side (`md5x`), at about a
+/// quarter of the cost each.
+pub fn partition_key_hashes<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<u128> {
+    let keys = keys.into_iter();
+    #[cfg(target_arch = "x86_64")]
+    if md5x::available() {
+        return hashes_side_by_side(keys);
+    }
+    keys.map(partition_key_hash).collect()
+}
+
+#[cfg(target_arch = "x86_64")]
+fn hashes_side_by_side<'a>(keys: impl Iterator<Item = &'a str>) -> Vec<u128> {
+    let mut out = Vec::with_capacity(keys.size_hint().0);
+    // The short keys waiting for a full set of lanes, with where their hashes go.
+    let mut lanes: Vec<(usize, &[u8])> = Vec::with_capacity(md5x::LANES);
+    let flush = |lanes: &mut Vec<(usize, &[u8])>, out: &mut Vec<u128>| {
+        // A few keys cost less one by one than a pass over every lane.
+        if lanes.len() < 4 {
+            for (at, key) in lanes.drain(..) {
+                out[at] = u128::from_be_bytes(Md5::digest(key).into());
+            }
+            return;
+        }
+        let mut messages: [&[u8]; md5x::LANES] = [&[]; md5x::LANES];
+        for (message, (_, key)) in messages.iter_mut().zip(lanes.iter()) {
+            *message = key;
+        }
+        let digests = md5x::digests(&messages[..lanes.len()]);
+        for ((at, _), digest) in lanes.drain(..).zip(digests) {
+            out[at] = u128::from_be_bytes(digest);
+        }
+    };
+    for key in keys {
+        if key.len() <= md5x::MAX_LEN {
+            lanes.push((out.len(), key.as_bytes()));
+            out.push(0);
+            if lanes.len() == md5x::LANES {
+                flush(&mut lanes, &mut out);
+            }
+        } else {
+            out.push(partition_key_hash(key));
+        }
+    }
+    if !lanes.is_empty() {
+        flush(&mut lanes, &mut out);
+    }
+    out
 }
 
 /// Parses a decimal hash key; `None` when it is not a plain decimal or is 2^128 or more.
@@ -122,6 +176,12 @@ mod tests {
                 prop_assert!(pair[0].start <= pair[0].end);
                 prop_assert_eq!(pair[0].end + 1, pair[1].start);
             }
+        }
+
+        #[test]
+        fn hashes_in_bulk_match_one_by_one(keys in prop::collection::vec(".{0,70}", 0..40)) {
+            let one_by_one: Vec<u128> = keys.iter().map(|k| partition_key_hash(k)).collect();
+            prop_assert_eq!(partition_key_hashes(keys.iter().map(String::as_str)), one_by_one);
         }
 
         #[test]

@@ -9,10 +9,12 @@
 pub mod arn;
 pub mod hash;
 pub mod limits;
+#[cfg(target_arch = "x86_64")]
+mod md5x;
 pub mod sequence;
 pub mod shard;
 
 pub use arn::{ConsumerArn, StreamArn};
-pub use hash::{HashKeyRange, parse_hash_key, partition_key_hash};
+pub use hash::{HashKeyRange, parse_hash_key, partition_key_hash, partition_key_hashes};
 pub use sequence::{SequenceFormatter, SequenceNumber};
 pub use shard::{ShardId, shard_id};

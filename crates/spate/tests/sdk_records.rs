@@ -120,6 +120,55 @@ async fn put_records_answers_every_entry_in_order() {
             .iter()
             .all(|r| r.sequence_number().is_some() && r.error_code().is_none())
     );
+    // Each entry lands on the shard its own key's hash picks, however the batch hashed
+    // them: keys of one MD5 block and longer ones, an explicit hash key among them, and
+    // batches too small to hash side by side.
+    create_active(&client, "routed", 4).await;
+    let ranges = HashKeyRange::ALL.split_evenly(4);
+    for size in [1, 3, 37, 500] {
+        let keys: Vec<String> = (0..size)
+            .map(|i| match i % 5 {
+                0 => format!("{i}-{}", "k".repeat(i % 90)),
+                1 => "é".repeat(1 + i % 40),
+                _ => format!("pk-{size}-{i}"),
+            })
+            .collect();
+        let entries: Vec<_> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                let entry = PutRecordsRequestEntry::builder()
+                    .partition_key(key)
+                    .data(Blob::new(vec![1]));
+                let entry = match i {
+                    2 => entry.explicit_hash_key(ranges[0].start.to_string()),
+                    _ => entry,
+                };
+                entry.build().expect("entry")
+            })
+            .collect();
+        let out = client
+            .put_records()
+            .stream_name("routed")
+            .set_records(Some(entries))
+            .send()
+            .await
+            .expect("put");
+        for (i, (key, result)) in keys.iter().zip(out.records()).enumerate() {
+            let shard = match i {
+                2 => 0,
+                _ => ranges
+                    .iter()
+                    .position(|r| r.contains(partition_key_hash(key)))
+                    .expect("range"),
+            };
+            assert_eq!(
+                result.shard_id(),
+                Some(format!("shardId-{shard:012}").as_str()),
+                "entry {i} of {size}, key {key:?}"
+            );
+        }
+    }
     let too_many: Vec<_> = (0..501)
         .map(|i| {
             PutRecordsRequestEntry::builder()

@@ -9,7 +9,9 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use spate_log::{KeyHasher, LogError, NewRecord, ShardKey};
 use spate_meta::StreamMode;
-use spate_types::{SequenceFormatter, SequenceNumber, parse_hash_key, partition_key_hash};
+use spate_types::{
+    SequenceFormatter, SequenceNumber, parse_hash_key, partition_key_hash, partition_key_hashes,
+};
 
 use crate::engine::{Engine, RequestContext};
 use crate::error::{ApiError, ApiResult, ErrorKind};
@@ -42,13 +44,15 @@ pub struct Output {
 
 /// Checks one record against the stream's limits and finds its shard. `member` makes the
 /// record's path in validation messages (`""` for PutRecord, `records.N.member.` for
-/// PutRecords), only when one is needed.
+/// PutRecords), only when one is needed. `key_hash` is the partition key's hash where the
+/// caller computed it already (in bulk: see [`partition_key_hashes`]).
 pub(crate) fn route_record(
     state: &StreamState,
     member: impl FnOnce() -> String,
     data: &Blob,
     partition_key: Option<&str>,
     explicit_hash_key: Option<&str>,
+    key_hash: Option<u128>,
 ) -> ApiResult<Route> {
     let record = &state.record;
     let Some(partition_key) = partition_key else {
@@ -87,9 +91,12 @@ pub(crate) fn route_record(
             })?;
             state.route(hash).ok_or(hash)
         }
-        None => state
-            .route_partition_key(partition_key)
-            .ok_or_else(|| partition_key_hash(partition_key)),
+        None => match key_hash {
+            Some(hash) => state.route(hash).ok_or(hash),
+            None => state
+                .route_partition_key(partition_key)
+                .ok_or_else(|| partition_key_hash(partition_key)),
+        },
     };
     route.map_err(|hash| {
         ApiError::internal(format!(
@@ -271,10 +278,22 @@ impl Engine {
         member_path: impl Fn(usize) -> String,
         total_limit: Option<usize>,
     ) -> ApiResult<Vec<Result<Written, ApiError>>> {
+        // Computed once for every attempt, and in bulk: one at a time, hashing a
+        // PutRecords' partition keys was 6.7% of a W2 server's CPU.
+        let mut key_hashes: Option<Vec<u128>> = None;
         for attempt in 1..=ROUTING_ATTEMPTS {
             let (routes, sealer) = {
                 let state = stream.read();
                 Engine::require_readable(&state.record)?;
+                if key_hashes.is_none() && state.routes_by_hash() {
+                    key_hashes =
+                        Some(partition_key_hashes(records.iter().map(
+                            |r| match r.explicit_hash_key {
+                                None => r.partition_key.as_deref().unwrap_or_default(),
+                                Some(_) => "",
+                            },
+                        )));
+                }
                 // Encryption on: the stream's key must be usable, or nothing is written.
                 let sealer = self.inner.config.kms.sealer_for(&state.record)?;
                 let mut total = 0usize;
@@ -287,6 +306,7 @@ impl Engine {
                         &record.data,
                         record.partition_key.as_deref(),
                         record.explicit_hash_key.as_deref(),
+                        key_hashes.as_ref().map(|hashes| hashes[i]),
                     )?);
                 }
                 if let Some(limit) = total_limit.filter(|limit| total > *limit) {
@@ -446,6 +466,7 @@ impl Engine {
                 &record.data,
                 record.partition_key.as_deref(),
                 record.explicit_hash_key.as_deref(),
+                None,
             )?;
             return Err(ApiError::dry_run());
         }

@@ -120,6 +120,7 @@ impl Engine {
                     &r.data,
                     r.partition_key.as_deref(),
                     r.explicit_hash_key.as_deref(),
+                    None,
                 )?;
             }
             return Err(ApiError::dry_run());
