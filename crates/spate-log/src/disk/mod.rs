@@ -70,6 +70,17 @@ pub trait DiskFile: Send + Sync {
         self.write_at(offset, data)?;
         Ok(offset + data.len() as u64)
     }
+    /// A buffer to append up to `len` bytes to (more only costs a copy), for
+    /// [`DiskFile::write_direct_buf`] at `offset`.
+    fn direct_buffer(&self, _offset: u64, len: usize) -> DirectBuf {
+        DirectBuf::with_capacity(len)
+    }
+    /// As [`DiskFile::write_direct`] of the bytes appended to `buf`, which
+    /// [`DiskFile::direct_buffer`] made for this `offset`: where the file writes directly,
+    /// straight from `buf`, which is laid out for it, instead of from a copy.
+    fn write_direct_buf(&self, offset: u64, buf: DirectBuf) -> io::Result<u64> {
+        self.write_direct(offset, buf.appended())
+    }
     /// Reads as [`DiskFile::read_at`] does, past the page cache where the file can
     /// (`O_DIRECT`). `offset`, `buf`'s address and its length are multiples of
     /// [`DIRECT_ALIGN`]. For reading a lot once (recovery's replay): through the page
@@ -95,6 +106,85 @@ pub trait DiskFile: Send + Sync {
     /// at that moment.
     fn map_finished(&self) -> Option<Bytes> {
         None
+    }
+}
+
+/// Bytes to write at one offset, appended where [`DiskFile::direct_buffer`] left room for
+/// them: on a real disk, after the bytes of the block before them, from an aligned address,
+/// so that a direct write can go from this buffer as it is.
+#[derive(Default)]
+pub struct DirectBuf {
+    buf: AlignedBuf,
+    /// Where the appended bytes start in `buf`'s vector.
+    start: usize,
+    /// Where they end, once padded for writing ([`DirectBuf::pad`]); until then, at the
+    /// vector's end.
+    end: Option<usize>,
+}
+
+impl DirectBuf {
+    fn with_capacity(len: usize) -> DirectBuf {
+        let mut buf = AlignedBuf::default();
+        buf.start_append(0, len, 1);
+        DirectBuf::laid_out(buf, 0)
+    }
+
+    /// For appending to `buf` after [`AlignedBuf::start_append`] with `head`.
+    pub(crate) fn laid_out(buf: AlignedBuf, head: usize) -> DirectBuf {
+        DirectBuf {
+            start: buf.at() + head,
+            buf,
+            end: None,
+        }
+    }
+
+    /// What to append to. Positions in it count from [`DirectBuf::start`].
+    pub(crate) fn vec_mut(&mut self) -> &mut Vec<u8> {
+        self.buf.vec_mut()
+    }
+
+    /// All of [`DirectBuf::vec_mut`].
+    pub(crate) fn vec(&self) -> &[u8] {
+        self.buf.vec()
+    }
+
+    /// Where the appended bytes start in [`DirectBuf::vec_mut`].
+    pub(crate) fn start(&self) -> usize {
+        self.start
+    }
+
+    /// The bytes appended.
+    pub(crate) fn appended(&self) -> &[u8] {
+        let vec = self.buf.vec();
+        &vec[self.start..self.end.unwrap_or(vec.len())]
+    }
+
+    /// Readies the buffer to be written from: `head` bytes before those appended and zeros
+    /// after them, `padded` in all, from an address aligned to `align`. `false`, with the
+    /// buffer unchanged, if it was not laid out for this `head`, or appending past its
+    /// room moved it.
+    pub(crate) fn pad(&mut self, head: usize, padded: usize, align: usize) -> bool {
+        let end = self.buf.vec().len();
+        let ready = self.start == self.buf.at() + head && self.buf.pad_in_place(padded, align);
+        if ready {
+            self.end = Some(end);
+        }
+        ready
+    }
+
+    /// The `head` bytes before those appended, to fill in once [`DirectBuf::pad`]ded.
+    pub(crate) fn head_mut(&mut self, head: usize) -> &mut [u8] {
+        let start = self.start;
+        &mut self.buf.vec_mut()[start - head..start]
+    }
+
+    /// The padded bytes to write.
+    pub(crate) fn padded(&self) -> &[u8] {
+        self.buf.bytes()
+    }
+
+    pub(crate) fn into_aligned(self) -> AlignedBuf {
+        self.buf
     }
 }
 

@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 
 use super::tail::{TAIL_CACHE_BYTES, TailCache};
-use super::{DIRECT_ALIGN, Disk, DiskFile};
+use super::{DIRECT_ALIGN, DirectBuf, Disk, DiskFile};
 
 /// Files under a root directory.
 #[derive(Debug, Clone)]
@@ -140,13 +140,32 @@ impl DiskFile for RealFile {
     }
 
     fn write_direct(&self, offset: u64, data: &[u8]) -> io::Result<u64> {
-        if !self.direct_refused.load(Ordering::Relaxed)
-            && let Some(end) = self.write_aligned(offset, data)?
-        {
-            return Ok(end);
+        if !self.direct_refused.load(Ordering::Relaxed) {
+            let mut buf = self.direct_buffer(offset, data.len());
+            buf.vec_mut().extend_from_slice(data);
+            if let Ok(end) = self.write_laid_out(offset, buf)? {
+                return Ok(end);
+            }
         }
         self.write_at(offset, data)?;
         Ok(offset + data.len() as u64)
+    }
+
+    fn direct_buffer(&self, offset: u64, len: usize) -> DirectBuf {
+        let align = DIRECT_ALIGN as usize;
+        let head = (offset % DIRECT_ALIGN) as usize;
+        let mut buf = self.tail.take_buffer(head + len + 2 * align);
+        buf.start_append(head, len, align);
+        DirectBuf::laid_out(buf, head)
+    }
+
+    fn write_direct_buf(&self, offset: u64, buf: DirectBuf) -> io::Result<u64> {
+        match self.write_laid_out(offset, buf)? {
+            Ok(end) => Ok(end),
+            // Refused, or laid out for another offset or moved by appending past its room:
+            // as a direct write of a copy, or a buffered one.
+            Err(buf) => self.write_direct(offset, buf.appended()),
+        }
     }
 
     fn read_direct(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
@@ -227,36 +246,44 @@ impl RealFile {
         Ok(done)
     }
 
-    /// Writes `data` at `offset` through a descriptor opened with `O_DIRECT`: from the
-    /// aligned boundary at or before `offset` (the bytes before `offset` written again, as
-    /// they are) to the one after its end (zeros), and keeps what it wrote in the tail
-    /// cache. Returns where that is, or `None`, with nothing written, if the filesystem
-    /// refuses direct writes.
-    fn write_aligned(&self, offset: u64, data: &[u8]) -> io::Result<Option<u64>> {
+    /// Writes the bytes appended to `buf` at `offset` through a descriptor opened with
+    /// `O_DIRECT`, straight from `buf`: from the aligned boundary at or before `offset` (the
+    /// bytes before `offset` written again, as they are) to the one after their end (zeros),
+    /// and keeps what it wrote in the tail cache. Returns where that is, or `buf` back, with
+    /// nothing written, if the filesystem refuses direct writes or `buf` cannot be written
+    /// from as it is (see [`DirectBuf`]).
+    fn write_laid_out(
+        &self,
+        offset: u64,
+        mut buf: DirectBuf,
+    ) -> io::Result<Result<u64, DirectBuf>> {
         let align = DIRECT_ALIGN as usize;
-        let Some(file) = self.open_direct(true)? else {
-            return Ok(None);
-        };
         let head = (offset % DIRECT_ALIGN) as usize;
+        let len = buf.appended().len();
+        if len == 0 {
+            return Ok(Ok(offset));
+        }
+        let padded = (head + len).next_multiple_of(align);
+        if self.direct_refused.load(Ordering::Relaxed) || !buf.pad(head, padded, align) {
+            return Ok(Err(buf));
+        }
+        let Some(file) = self.open_direct(true)? else {
+            return Ok(Err(buf));
+        };
         let start = offset - head as u64;
-        let len = head + data.len();
-        let padded = len.next_multiple_of(align);
-        let mut buf = self.tail.take_buffer(padded + align);
-        let aligned = buf.bytes_mut(padded, align);
         // The bytes before `offset` from the cache, where the last direct write left them,
         // or the page cache, where a buffered one did; zeros where the file ends before.
-        let n = self.read_at(start, &mut aligned[..head])?;
-        aligned[n..head].fill(0);
-        aligned[head..len].copy_from_slice(data);
-        aligned[len..].fill(0);
+        let before = buf.head_mut(head);
+        let n = self.read_at(start, before)?;
+        before[n..].fill(0);
         // Whatever happens, the file may now hold new bytes from `start` on.
         self.tail.forget_from(self.id, start);
-        match write_all_direct(&file, &self.file, aligned, start)? {
-            true => {
-                self.tail.insert(self.id, start, buf);
-                Ok(Some(start + padded as u64))
-            }
-            false => Ok(self.refuse(&io::Error::from_raw_os_error(libc::EINVAL))),
+        if write_all_direct(&file, &self.file, buf.padded(), start)? {
+            self.tail.insert(self.id, start, buf.into_aligned());
+            Ok(Ok(start + padded as u64))
+        } else {
+            self.refuse::<()>(&io::Error::from_raw_os_error(libc::EINVAL));
+            Ok(Err(buf))
         }
     }
 
@@ -421,7 +448,22 @@ mod tests {
                         0
                     };
                     let at = len.saturating_sub(back);
-                    let end = file.write_direct(at, &data).unwrap();
+                    // From a copy, or framed in a buffer laid out for the write: for this
+                    // offset, for another (written from a copy then), or with less room
+                    // than was appended (moved, perhaps, and then copied too).
+                    let end = match (r >> 40) % 4 {
+                        0 => file.write_direct(at, &data).unwrap(),
+                        how => {
+                            let (laid_for, room) = match how {
+                                1 => (at, data.len()),
+                                2 => (at + 1 + (r >> 44) % 5_000, data.len()),
+                                _ => (at, data.len() / 3),
+                            };
+                            let mut buf = file.direct_buffer(laid_for, room);
+                            buf.vec_mut().extend_from_slice(&data);
+                            file.write_direct_buf(at, buf).unwrap()
+                        }
+                    };
                     let data_end = at + data.len() as u64;
                     assert!(end == data_end || end == data_end.next_multiple_of(DIRECT_ALIGN));
                     padded += u64::from(end > data_end);

@@ -158,6 +158,10 @@ pub(crate) fn encode_sealed(
     });
 }
 
+/// The length of a register frame, and of a drop-stream frame.
+pub(crate) const REGISTER_FRAME: usize = FRAME_HEADER + 1 + 8 + 4 + 8;
+pub(crate) const DROP_STREAM_FRAME: usize = FRAME_HEADER + 1 + 8;
+
 pub(crate) fn encode_register(out: &mut Vec<u8>, shard: ShardKey, start_counter: u64) {
     frame(out, |b| {
         b.push(KIND_REGISTER);

@@ -459,53 +459,16 @@ impl Writer {
     /// Writes a group to the journal and, unless `pipelined` (the syncer's to sync), syncs
     /// it as the mode asks. Returns its segment and index entries.
     fn write_group(&mut self, group: &[Job], pipelined: bool) -> Result<(u64, ByShard), LogError> {
-        // Sized once: a 500-record group would otherwise regrow (and copy) its buffer ~20
-        // times. Control frames are small and may still grow it once.
+        // The group's length once framed, exactly but for sealed records whose sealing
+        // failed (left out): where it goes and how it is written are decided before.
         let (bytes, records) = group.iter().fold((0, 0), |(b, n), job| match job {
             Job::Append { bytes, records, .. } => (b + bytes, n + records.len()),
+            Job::Register { .. } => (b + frame::REGISTER_FRAME, n),
+            Job::DropStream { .. } => (b + frame::DROP_STREAM_FRAME, n),
             _ => (b, n),
         });
-        let mut buf = Vec::with_capacity(bytes + 64);
-        let mut placed: Vec<(&PendingRecord, usize)> = Vec::with_capacity(records);
-        let mut must_sync = self.shared.config.durability == Durability::Fsync;
-        for job in group {
-            match job {
-                Job::Append {
-                    records,
-                    sealed: Some(slot),
-                    ..
-                } => slot.encode(records, &mut buf, &mut placed),
-                Job::Append { records, .. } => {
-                    for r in records {
-                        placed.push((r, buf.len()));
-                        frame::encode_record(
-                            &mut buf,
-                            r.shard,
-                            r.counter,
-                            r.arrival_ms,
-                            &r.partition_key,
-                            &r.data,
-                        );
-                    }
-                }
-                Job::Register {
-                    shard,
-                    start_counter,
-                    ..
-                } => {
-                    frame::encode_register(&mut buf, *shard, *start_counter);
-                    // Registration promises durability whatever the mode.
-                    must_sync = true;
-                }
-                Job::DropStream { stream, .. } => {
-                    frame::encode_drop_stream(&mut buf, *stream);
-                    must_sync = true;
-                }
-                _ => {}
-            }
-        }
         let segment_bytes = self.shared.config.segment_bytes;
-        if self.active.len > SEGMENT_HEADER && self.active.len + buf.len() as u64 > segment_bytes {
+        if self.active.len > SEGMENT_HEADER && self.active.len + bytes as u64 > segment_bytes {
             // The groups in flight are in this segment: durable before it is finished.
             self.drain();
             if self.is_poisoned() {
@@ -514,21 +477,34 @@ impl Writer {
             self.roll()?;
         }
         let base = self.active.len;
+        let mut placed: Vec<(&PendingRecord, usize)> = Vec::with_capacity(records);
+        let mut must_sync = self.shared.config.durability == Durability::Fsync;
         // Large groups go past the page cache (`LogConfig::direct_min_group_bytes`). On
         // this machine, copying W2's ~0.5–2 MB groups into new page-cache pages was 43% of
         // the server's CPU (each new page also a fault on the VM's host); written directly,
         // a durable W2 request cost 0.61× the CPU, for 1.27× the records per second. Small
         // groups stay buffered: a direct write would wait on the device for all of its
         // write, and write its tail block again each time.
-        if buf.len() > self.shared.config.direct_min_group_bytes {
-            let end = self.active.file.write_direct(base, &buf)?;
+        let (len, by_shard) = if bytes > self.shared.config.direct_min_group_bytes {
+            // Framed straight into the buffer the write goes from: one copy of the records
+            // fewer, into memory the tail cache recycles.
+            let mut buf = self.active.file.direct_buffer(base, bytes);
+            must_sync |= encode_group(group, buf.vec_mut(), &mut placed);
+            let len = buf.appended().len();
+            let by_shard = ByShard::group(&placed, base, buf.vec(), buf.start());
+            let end = self.active.file.write_direct_buf(base, buf)?;
             self.active.end = self.active.end.max(end);
+            (len, by_shard)
         } else {
+            // Sized once: a 500-record group would otherwise regrow (and copy) it ~20 times.
+            let mut buf = Vec::with_capacity(bytes);
+            must_sync |= encode_group(group, &mut buf, &mut placed);
             self.active.file.write_at(base, &buf)?;
-        }
-        self.active.len += buf.len() as u64;
+            (buf.len(), ByShard::group(&placed, base, &buf, 0))
+        };
+        self.active.len += len as u64;
         self.active.end = self.active.end.max(self.active.len);
-        if self.zero_ahead(buf.len()) {
+        if self.zero_ahead(len) {
             let upto = (self.active.len + ZERO_AHEAD as u64).min(segment_bytes);
             if upto > self.active.end {
                 let zeros = &ZEROS[..(upto - self.active.end) as usize];
@@ -538,13 +514,13 @@ impl Writer {
         }
         self.unsynced = true;
         self.start_writeback(base, self.active.len);
-        self.shared.stats.group_written(placed.len(), buf.len());
+        self.shared.stats.group_written(placed.len(), len);
         let interval_due = matches!(self.shared.config.durability,
             Durability::Interval(every) if self.last_sync.elapsed() >= every);
         if !pipelined && (must_sync || interval_due) {
             self.sync_journal()?;
         }
-        Ok((self.active.id, ByShard::group(&placed, base, &buf)))
+        Ok((self.active.id, by_shard))
     }
 
     /// Starts the device writing each whole `WRITEBACK_STEP` of the segment that the group
@@ -692,7 +668,9 @@ pub(crate) struct ByShard {
 }
 
 impl ByShard {
-    fn group(placed: &[(&PendingRecord, usize)], base: u64, buf: &[u8]) -> ByShard {
+    /// `placed` says where each record's frame is in `buf`; the group's frames start at
+    /// `start` there, and at `base` in the journal.
+    fn group(placed: &[(&PendingRecord, usize)], base: u64, buf: &[u8], start: usize) -> ByShard {
         // Each record's slot: the shards in the order the group first meets them.
         let mut shards: Vec<ShardKey> = Vec::new();
         let mut counts: Vec<usize> = Vec::new();
@@ -749,7 +727,7 @@ impl ByShard {
             entries[next[slot]] = IndexEntry {
                 counter: r.counter,
                 arrival_ms: r.arrival_ms,
-                offset: base + *at as u64,
+                offset: base + (*at - start) as u64,
             };
             next[slot] += 1;
             frame_bytes[slot] += frame::frame_len_at(buf, *at) as u64;
@@ -777,6 +755,53 @@ impl ByShard {
             (shard, run)
         })
     }
+}
+
+/// Frames `group`'s entries onto `buf`, noting where each record's frame starts. Returns
+/// whether the group holds an entry that promises durability whatever the mode.
+fn encode_group<'g>(
+    group: &'g [Job],
+    buf: &mut Vec<u8>,
+    placed: &mut Vec<(&'g PendingRecord, usize)>,
+) -> bool {
+    let mut must_sync = false;
+    for job in group {
+        match job {
+            Job::Append {
+                records,
+                sealed: Some(slot),
+                ..
+            } => slot.encode(records, buf, placed),
+            Job::Append { records, .. } => {
+                for r in records {
+                    placed.push((r, buf.len()));
+                    frame::encode_record(
+                        buf,
+                        r.shard,
+                        r.counter,
+                        r.arrival_ms,
+                        &r.partition_key,
+                        &r.data,
+                    );
+                }
+            }
+            Job::Register {
+                shard,
+                start_counter,
+                ..
+            } => {
+                frame::encode_register(buf, *shard, *start_counter);
+                // Registration promises durability whatever the mode.
+                must_sync = true;
+            }
+            Job::DropStream { stream, .. } => {
+                frame::encode_drop_stream(buf, *stream);
+                must_sync = true;
+            }
+            _ => {}
+        }
+    }
+    must_sync
 }
 
 /// Appends one shard's entries to its in-memory index and publishes them.
@@ -834,7 +859,9 @@ mod tests {
                     data: Bytes::from(vec![7; len]),
                 })
                 .collect();
-            let mut buf = Vec::new();
+            // Frames after other bytes, as a direct group's follow the block's head bytes.
+            let start = picks.len() % 13;
+            let mut buf = vec![0xee; start];
             let mut placed = Vec::new();
             for r in &records {
                 placed.push((r, buf.len()));
@@ -842,7 +869,7 @@ mod tests {
                     &mut buf, r.shard, r.counter, r.arrival_ms, &r.partition_key, &r.data,
                 );
             }
-            let grouped = ByShard::group(&placed, 4_096, &buf);
+            let grouped = ByShard::group(&placed, 4_096, &buf, start);
             let runs: Vec<(ShardKey, ShardRun<'_>)> = grouped.runs().collect();
             let mut expected: BTreeMap<ShardKey, (Vec<IndexEntry>, u64)> = BTreeMap::new();
             for &(r, at) in &placed {
@@ -850,7 +877,7 @@ mod tests {
                 entries.push(IndexEntry {
                     counter: r.counter,
                     arrival_ms: r.arrival_ms,
-                    offset: 4_096 + at as u64,
+                    offset: 4_096 + (at - start) as u64,
                 });
                 *bytes += frame::frame_len_at(&buf, at) as u64;
             }
