@@ -42,8 +42,12 @@ impl Inner {
     /// kept as may be. Groups vary in size (W2's from 0.7 to 6 MB), and one that fits no
     /// buffer kept gets fresh memory, which the allocator got from the kernel, a fault and
     /// a zeroed page per 4 KiB (10% of a durable W2 server's CPU when journal groups were
-    /// first framed in these buffers and only the first two dropped were kept).
-    fn keep(&mut self, buf: AlignedBuf) {
+    /// first framed in these buffers and only the first two dropped were kept). None
+    /// larger than `largest` is kept, so a rare huge group leaves no memory held for good.
+    fn keep(&mut self, buf: AlignedBuf, largest: usize) {
+        if buf.capacity() > largest {
+            return;
+        }
         if self.free.len() < FREE_KEPT {
             self.free.push(buf);
         } else if let Some(smallest) = self.free.iter_mut().min_by_key(|b| b.capacity())
@@ -157,6 +161,12 @@ impl TailCache {
         }
     }
 
+    /// The largest dropped buffer kept for reuse: a quarter of the budget (8 MiB, past
+    /// W2's largest groups of ~6 MB).
+    fn kept_max(&self) -> usize {
+        self.budget / 4
+    }
+
     /// A buffer to write `len` bytes from: the smallest of the dropped entries' that is
     /// large enough, if one is.
     pub(crate) fn take_buffer(&self, len: usize) -> AlignedBuf {
@@ -197,7 +207,7 @@ impl TailCache {
             dropped.push(oldest.buf);
         }
         for buf in dropped {
-            inner.keep(buf);
+            inner.keep(buf, self.kept_max());
         }
     }
 
@@ -255,7 +265,7 @@ impl TailCache {
                 inner.entries.push_back(entry);
             } else {
                 inner.bytes -= entry.buf.len;
-                inner.keep(entry.buf);
+                inner.keep(entry.buf, self.kept_max());
             }
         }
     }
@@ -288,17 +298,18 @@ mod tests {
 
     #[test]
     fn the_budget_and_other_files_evict_and_buffers_are_reused() {
-        let cache = TailCache::new(100);
-        entry(&cache, 1, 0, &[1; 60]);
-        entry(&cache, 1, 60, &[2; 60]);
+        let cache = TailCache::new(1_000);
+        for i in 0..7 {
+            entry(&cache, 1, i * 150, &[i as u8; 150]);
+        }
         let mut buf = [0; 10];
         assert_eq!(cache.read(1, 0, &mut buf), 0, "the oldest went over budget");
-        assert_eq!(cache.read(1, 60, &mut buf), 10);
+        assert_eq!(cache.read(1, 150, &mut buf), 10);
         entry(&cache, 2, 0, &[3; 10]);
-        assert_eq!(cache.read(1, 60, &mut buf), 0, "another file's write");
+        assert_eq!(cache.read(1, 150, &mut buf), 0, "another file's write");
         assert_eq!(cache.read(2, 0, &mut buf), 10);
-        let reused = cache.take_buffer(60);
-        assert!(reused.capacity() >= 60);
+        let reused = cache.take_buffer(150);
+        assert!(reused.capacity() >= 150);
         cache.forget_from(2, 5);
         assert_eq!(
             cache.read(2, 0, &mut buf),
@@ -307,5 +318,9 @@ mod tests {
         );
         cache.forget_from(2, 0);
         assert_eq!(cache.read(2, 0, &mut buf), 0);
+        // A buffer over a quarter of the budget is dropped, not kept.
+        entry(&cache, 3, 0, &[4; 400]);
+        entry(&cache, 4, 0, &[5; 10]);
+        assert_eq!(cache.take_buffer(400).capacity(), 0);
     }
 }
