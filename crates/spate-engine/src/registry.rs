@@ -93,6 +93,10 @@ pub struct StreamState {
     pub record: StreamRecord,
     /// Open shards ordered by hash range, so a write routes by binary search.
     pub routes: Vec<Route>,
+    /// Their `hash_end`s, packed: what the search reads. Over 1,000 shards the routes
+    /// themselves span 48 KB, beyond the L1 cache; these 16 KB (W5: routing was 3.2% of
+    /// the server's CPU, most of it waiting on loads).
+    ends: Vec<u128>,
     /// The stream's resource policy, parsed once per change of the record rather than on
     /// every request it governs.
     pub policy: Option<Policy>,
@@ -121,6 +125,7 @@ impl StreamState {
         let consumer_policies = crate::authorize::consumer_policies(&record);
         StreamState {
             record,
+            ends: routes.iter().map(|r| r.hash_end).collect(),
             routes,
             policy,
             consumer_policies,
@@ -153,7 +158,7 @@ impl StreamState {
 
     /// The open shard whose range holds `hash`. Open shards always cover the key space.
     pub fn route(&self, hash: u128) -> Option<Route> {
-        let at = self.routes.partition_point(|r| r.hash_end < hash);
+        let at = self.ends.partition_point(|&end| end < hash);
         self.routes.get(at).cloned()
     }
 
@@ -276,6 +281,57 @@ mod tests {
     use super::*;
 
     proptest::proptest! {
+        /// Every hash routes to the open shard whose range holds it, over shards split
+        /// evenly or unevenly, with closed ones among them.
+        #[test]
+        fn a_hash_routes_to_the_open_shard_holding_it(
+            cuts in proptest::collection::btree_set(proptest::num::u128::ANY, 0..40),
+            closed in proptest::collection::vec(proptest::bool::ANY, 41),
+            probes in proptest::collection::vec(proptest::num::u128::ANY, 20),
+        ) {
+            let mut ends: Vec<u128> = cuts.into_iter().filter(|&c| c != u128::MAX).collect();
+            ends.push(u128::MAX);
+            let mut start = 0;
+            let mut shards = Vec::new();
+            for (i, &end) in ends.iter().enumerate() {
+                // A closed shard over the same range as an open one, as a split leaves.
+                if closed[i] {
+                    shards.push((i as u32 + 100, start, end, true));
+                }
+                shards.push((i as u32, start, end, false));
+                start = end.wrapping_add(1);
+            }
+            let shards_of_record = shards
+                .iter()
+                .map(|&(index, hash_start, hash_end, closed)| ShardRecord {
+                    index,
+                    parent: None,
+                    adjacent_parent: None,
+                    hash_start,
+                    hash_end,
+                    created_ms: 0,
+                    start_counter: 0,
+                    closed_ms: closed.then_some(1),
+                })
+                .collect();
+            let mut record = crate::reshard::tests::stream_of(0);
+            record.next_shard_index = 200;
+            record.shards = shards_of_record;
+            let state = StreamState::new(record);
+            let mut probes = probes;
+            probes.extend(ends.iter().flat_map(|&e| [e, e.wrapping_add(1)]));
+            for hash in probes {
+                let route = state.route(hash).expect("open shards cover the key space");
+                let (index, start, end, _) = shards
+                    .iter()
+                    .find(|s| !s.3 && s.1 <= hash && hash <= s.2)
+                    .copied()
+                    .expect("a range holds it");
+                proptest::prop_assert_eq!(route.shard_index, index);
+                proptest::prop_assert!(start <= hash && hash <= end && route.hash_end == end);
+            }
+        }
+
         /// A key and its borrowed parts hash alike and compare equal; keys that differ in
         /// any part do not compare equal (so a lookup never finds another's stream).
         #[test]

@@ -199,12 +199,13 @@ impl Engine {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
     use spate_meta::StreamMode;
 
-    fn stream_of(count: u32) -> StreamRecord {
+    /// An active stream of `count` shards over the key space, split as CreateStream does.
+    pub(crate) fn stream_of(count: u32) -> StreamRecord {
         StreamRecord {
             uid: 1,
             account: "000000000000".into(),
