@@ -1,6 +1,7 @@
 //! The `spate` binary: `spate serve` runs a Kinesis-compatible server; `spate tail STREAM`
 //! follows a stream through enhanced fan-out, as any Kinesis consumer would.
 
+mod allocator;
 mod config;
 mod credentials;
 mod kms;
@@ -47,6 +48,7 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    allocator::keep_freed_memory_longer();
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {
